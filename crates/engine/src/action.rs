@@ -14,21 +14,60 @@ use alloy_primitives::Address;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// ERC-20 `transfer`.
-    Transfer { token: String, to: Address, amount: U256 },
+    Transfer {
+        token: String,
+        to: Address,
+        amount: U256,
+    },
     /// Deploy a token whose minter is the sender, minting `initial_supply` to the sender.
-    CreateToken { id: String, chain_id: u64, symbol: String, decimals: u8, initial_supply: U256 },
+    CreateToken {
+        id: String,
+        chain_id: u64,
+        symbol: String,
+        decimals: u8,
+        initial_supply: U256,
+    },
     /// The token's minter mints.
-    Mint { token: String, to: Address, amount: U256 },
+    Mint {
+        token: String,
+        to: Address,
+        amount: U256,
+    },
     /// `createPair` (fee in basis points).
-    CreatePool { id: String, tokens: [String; 2], fee_bps: u32 },
+    CreatePool {
+        id: String,
+        tokens: [String; 2],
+        fee_bps: u32,
+    },
     /// The pool creator turns the protocol fee on (`Some`) or off.
-    SetFeeTo { pool: String, fee_to: Option<Address> },
-    AddLiquidity { pool: String, amounts: [U256; 2], min: [U256; 2] },
-    RemoveLiquidity { pool: String, liquidity: U256, min: [U256; 2] },
+    SetFeeTo {
+        pool: String,
+        fee_to: Option<Address>,
+    },
+    AddLiquidity {
+        pool: String,
+        amounts: [U256; 2],
+        min: [U256; 2],
+    },
+    RemoveLiquidity {
+        pool: String,
+        liquidity: U256,
+        min: [U256; 2],
+    },
     /// Exact input along a path of pools; `min_out` bounds slippage.
-    SwapExactIn { path: Vec<String>, token_in: String, amount_in: U256, min_out: U256 },
+    SwapExactIn {
+        path: Vec<String>,
+        token_in: String,
+        amount_in: U256,
+        min_out: U256,
+    },
     /// Exact output along a path of pools; `max_in` bounds slippage.
-    SwapExactOut { path: Vec<String>, token_in: String, amount_out: U256, max_in: U256 },
+    SwapExactOut {
+        path: Vec<String>,
+        token_in: String,
+        amount_out: U256,
+        max_in: U256,
+    },
     CreateFarm {
         id: String,
         reward_token: String,
@@ -38,41 +77,122 @@ pub enum Action {
         funding: Funding,
         timelock_delay_s: u64,
     },
-    AddFarmPool { id: String, farm: String, stake_token: String, alloc_point: u64, deposit_fee_bps: u32 },
-    SetAllocPoint { farm_pool: String, alloc_point: u64 },
-    SetRewardPerSecond { farm: String, reward_per_second: U256 },
-    SetMigrator { farm: String, migrator: Option<Address> },
-    SetPaused { farm: String, paused: bool },
-    OwnerMint { farm: String, to: Address, amount: U256 },
+    AddFarmPool {
+        id: String,
+        farm: String,
+        stake_token: String,
+        alloc_point: u64,
+        deposit_fee_bps: u32,
+    },
+    SetAllocPoint {
+        farm_pool: String,
+        alloc_point: u64,
+    },
+    SetRewardPerSecond {
+        farm: String,
+        reward_per_second: U256,
+    },
+    SetMigrator {
+        farm: String,
+        migrator: Option<Address>,
+    },
+    SetPaused {
+        farm: String,
+        paused: bool,
+    },
+    OwnerMint {
+        farm: String,
+        to: Address,
+        amount: U256,
+    },
     /// The migrator moves a farm pool's staked tokens.
-    Migrate { farm_pool: String },
-    FundFarm { farm: String, amount: U256 },
-    QueueAdmin { farm: String, action: Box<Action> },
-    ExecuteQueued { farm: String, queue_id: u64 },
-    Deposit { farm_pool: String, amount: U256 },
-    Withdraw { farm_pool: String, amount: U256 },
-    Harvest { farm_pool: String },
-    EmergencyWithdraw { farm_pool: String },
-    CreateStakingPool { id: String, stake_token: String, reward_token: String, terms: Vec<Term>, early_exit: EarlyExit },
-    NotifyReward { staking_pool: String, amount: U256, duration_s: u64 },
-    Stake { staking_pool: String, amount: U256, term_days: u32 },
-    Unstake { position: PositionId },
-    Claim { position: PositionId },
+    Migrate {
+        farm_pool: String,
+    },
+    FundFarm {
+        farm: String,
+        amount: U256,
+    },
+    QueueAdmin {
+        farm: String,
+        action: Box<Action>,
+    },
+    ExecuteQueued {
+        farm: String,
+        queue_id: u64,
+    },
+    Deposit {
+        farm_pool: String,
+        amount: U256,
+    },
+    Withdraw {
+        farm_pool: String,
+        amount: U256,
+    },
+    Harvest {
+        farm_pool: String,
+    },
+    EmergencyWithdraw {
+        farm_pool: String,
+    },
+    CreateStakingPool {
+        id: String,
+        stake_token: String,
+        reward_token: String,
+        terms: Vec<Term>,
+        early_exit: EarlyExit,
+    },
+    NotifyReward {
+        staking_pool: String,
+        amount: U256,
+        duration_s: u64,
+    },
+    Stake {
+        staking_pool: String,
+        amount: U256,
+        term_days: u32,
+    },
+    Unstake {
+        position: PositionId,
+    },
+    Claim {
+        position: PositionId,
+    },
 }
 
 /// What an action produced (the fields the scenario runner and the API report).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Done,
-    Liquidity { liquidity: U256, amounts: [U256; 2] },
-    Removed { amounts: [U256; 2] },
-    Swapped { amount_in: U256, amount_out: U256, hops: Vec<Hop> },
+    Liquidity {
+        liquidity: U256,
+        amounts: [U256; 2],
+    },
+    Removed {
+        amounts: [U256; 2],
+    },
+    Swapped {
+        amount_in: U256,
+        amount_out: U256,
+        hops: Vec<Hop>,
+    },
     Reward(Payout),
-    Withdrawn { amount: U256 },
-    Staked { position: PositionId, unlock_at: u64 },
-    Claimed { reward: U256, unpaid: U256 },
+    Withdrawn {
+        amount: U256,
+    },
+    Staked {
+        position: PositionId,
+        unlock_at: u64,
+    },
+    Claimed {
+        reward: U256,
+        unpaid: U256,
+    },
     Unstaked(Unstaked),
-    Queued { queue_id: u64, eta: u64 },
+    Queued {
+        queue_id: u64,
+        eta: u64,
+    },
 }
 
 impl Action {
@@ -138,7 +258,9 @@ impl Engine {
                 self.pools[self.pool_ix(pool)?].chain
             }
             SwapExactIn { path, .. } | SwapExactOut { path, .. } => {
-                let first = path.first().ok_or_else(|| EngineError::invalid("path", "give at least one pool"))?;
+                let first = path
+                    .first()
+                    .ok_or_else(|| EngineError::invalid("path", "give at least one pool"))?;
                 self.pools[self.pool_ix(first)?].chain
             }
             CreateFarm { reward_token, .. } => self.tokens[self.token_ix(reward_token)?].chain,
@@ -155,12 +277,16 @@ impl Engine {
             | Deposit { farm_pool, .. }
             | Withdraw { farm_pool, .. }
             | Harvest { farm_pool }
-            | EmergencyWithdraw { farm_pool } => self.farms[self.farm_pools[self.farm_pool_ix(farm_pool)?].farm].chain,
+            | EmergencyWithdraw { farm_pool } => {
+                self.farms[self.farm_pools[self.farm_pool_ix(farm_pool)?].farm].chain
+            }
             CreateStakingPool { stake_token, .. } => self.tokens[self.token_ix(stake_token)?].chain,
             NotifyReward { staking_pool, .. } | Stake { staking_pool, .. } => {
                 self.staking_pools[self.staking_ix(staking_pool)?].chain
             }
-            Unstake { position } | Claim { position } => self.staking_pools[self.position(*position)?.pool].chain,
+            Unstake { position } | Claim { position } => {
+                self.staking_pools[self.position(*position)?.pool].chain
+            }
         })
     }
 
@@ -186,7 +312,13 @@ impl Engine {
                 self.transfer(t, sender, *to, *amount)?;
                 Ok(Outcome::Done)
             }
-            CreateToken { id, chain_id, symbol, decimals, initial_supply } => {
+            CreateToken {
+                id,
+                chain_id,
+                symbol,
+                decimals,
+                initial_supply,
+            } => {
                 let chain = self.chain_ix_by_eip155(*chain_id)?;
                 let t = self.create_token(id, chain, symbol, *decimals, Minter::Account(sender))?;
                 self.mint_to(t, sender, *initial_supply)?;
@@ -198,12 +330,19 @@ impl Engine {
                 }
                 let t = self.token_ix(token)?;
                 if self.tokens[t].minter != Minter::Account(sender) {
-                    return Err(EngineError::NotMinter { who: sender, token: token.clone() });
+                    return Err(EngineError::NotMinter {
+                        who: sender,
+                        token: token.clone(),
+                    });
                 }
                 self.mint_to(t, *to, *amount)?;
                 Ok(Outcome::Done)
             }
-            CreatePool { id, tokens, fee_bps } => {
+            CreatePool {
+                id,
+                tokens,
+                fee_bps,
+            } => {
                 let (a, b) = (self.token_ix(&tokens[0])?, self.token_ix(&tokens[1])?);
                 self.create_pool(sender, id, a, b, *fee_bps)?;
                 Ok(Outcome::Done)
@@ -218,24 +357,46 @@ impl Engine {
                 let (liquidity, amounts) = self.add_liquidity(sender, p, *amounts, *min)?;
                 Ok(Outcome::Liquidity { liquidity, amounts })
             }
-            RemoveLiquidity { pool, liquidity, min } => {
+            RemoveLiquidity {
+                pool,
+                liquidity,
+                min,
+            } => {
                 let p = self.pool_ix(pool)?;
                 let amounts = self.remove_liquidity(sender, p, *liquidity, *min)?;
                 Ok(Outcome::Removed { amounts })
             }
-            SwapExactIn { path, token_in, amount_in, min_out } => {
+            SwapExactIn {
+                path,
+                token_in,
+                amount_in,
+                min_out,
+            } => {
                 let pools = self.resolve_path(path)?;
                 let t = self.token_ix(token_in)?;
                 let hops = self.swap_exact_in(sender, &pools, t, *amount_in, *min_out)?;
                 Ok(swapped(hops))
             }
-            SwapExactOut { path, token_in, amount_out, max_in } => {
+            SwapExactOut {
+                path,
+                token_in,
+                amount_out,
+                max_in,
+            } => {
                 let pools = self.resolve_path(path)?;
                 let t = self.token_ix(token_in)?;
                 let hops = self.swap_exact_out(sender, &pools, t, *amount_out, *max_in)?;
                 Ok(swapped(hops))
             }
-            CreateFarm { id, reward_token, reward_per_second, start, end, funding, timelock_delay_s } => {
+            CreateFarm {
+                id,
+                reward_token,
+                reward_per_second,
+                start,
+                end,
+                funding,
+                timelock_delay_s,
+            } => {
                 let t = self.token_ix(reward_token)?;
                 let spec = FarmSpec {
                     id,
@@ -249,18 +410,30 @@ impl Engine {
                 self.create_farm(sender, spec)?;
                 Ok(Outcome::Done)
             }
-            AddFarmPool { id, farm, stake_token, alloc_point, deposit_fee_bps } => {
+            AddFarmPool {
+                id,
+                farm,
+                stake_token,
+                alloc_point,
+                deposit_fee_bps,
+            } => {
                 let (f, t) = (self.farm_ix(farm)?, self.token_ix(stake_token)?);
                 self.add_farm_pool(f, id, t, *alloc_point, *deposit_fee_bps)?;
                 Ok(Outcome::Done)
             }
-            SetAllocPoint { farm_pool, alloc_point } => {
+            SetAllocPoint {
+                farm_pool,
+                alloc_point,
+            } => {
                 let fp = self.farm_pool_ix(farm_pool)?;
                 self.check_farm_owner(sender, self.farm_pools[fp].farm, via_queue)?;
                 self.set_alloc_point(fp, *alloc_point)?;
                 Ok(Outcome::Done)
             }
-            SetRewardPerSecond { farm, reward_per_second } => {
+            SetRewardPerSecond {
+                farm,
+                reward_per_second,
+            } => {
                 let f = self.farm_ix(farm)?;
                 self.set_reward_per_second(f, *reward_per_second)?;
                 Ok(Outcome::Done)
@@ -300,7 +473,10 @@ impl Engine {
                     a => a.farm_admin_target().map(str::to_string),
                 };
                 if target.as_deref() != Some(farm.as_str()) {
-                    return Err(EngineError::invalid("action", "queue only an owner action of this farm"));
+                    return Err(EngineError::invalid(
+                        "action",
+                        "queue only an owner action of this farm",
+                    ));
                 }
                 let queue_id = self.queue_admin(sender, f, (**action).clone())?;
                 let eta = self.farms[f].queue[&queue_id].eta;
@@ -328,7 +504,13 @@ impl Engine {
                 let amount = self.farm_emergency_withdraw(sender, fp)?;
                 Ok(Outcome::Withdrawn { amount })
             }
-            CreateStakingPool { id, stake_token, reward_token, terms, early_exit } => {
+            CreateStakingPool {
+                id,
+                stake_token,
+                reward_token,
+                terms,
+                early_exit,
+            } => {
                 let spec = StakingSpec {
                     id,
                     stake_token: self.token_ix(stake_token)?,
@@ -339,16 +521,27 @@ impl Engine {
                 self.create_staking_pool(sender, spec)?;
                 Ok(Outcome::Done)
             }
-            NotifyReward { staking_pool, amount, duration_s } => {
+            NotifyReward {
+                staking_pool,
+                amount,
+                duration_s,
+            } => {
                 let sp = self.staking_ix(staking_pool)?;
                 self.notify_reward(sender, sp, *amount, *duration_s)?;
                 Ok(Outcome::Done)
             }
-            Stake { staking_pool, amount, term_days } => {
+            Stake {
+                staking_pool,
+                amount,
+                term_days,
+            } => {
                 let sp = self.staking_ix(staking_pool)?;
                 let position = self.stake(sender, sp, *amount, *term_days)?;
                 let unlock_at = self.positions[&position].unlock_at;
-                Ok(Outcome::Staked { position, unlock_at })
+                Ok(Outcome::Staked {
+                    position,
+                    unlock_at,
+                })
             }
             Unstake { position } => Ok(Outcome::Unstaked(self.unstake(sender, *position)?)),
             Claim { position } => {
@@ -366,5 +559,9 @@ impl Engine {
 fn swapped(hops: Vec<Hop>) -> Outcome {
     let amount_in = hops.first().map(|h| h.amount_in).unwrap_or_default();
     let amount_out = hops.last().map(|h| h.amount_out).unwrap_or_default();
-    Outcome::Swapped { amount_in, amount_out, hops }
+    Outcome::Swapped {
+        amount_in,
+        amount_out,
+        hops,
+    }
 }

@@ -142,11 +142,16 @@ pub fn object_address(kind: &str, id: &str) -> Address {
 pub(crate) fn check_id(field: &'static str, id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-./:".contains(&b));
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-./:".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(EngineError::invalid(field, "ids are 1–64 characters of A–Z, a–z, 0–9 and _-./:"))
+        Err(EngineError::invalid(
+            field,
+            "ids are 1–64 characters of A–Z, a–z, 0–9 and _-./:",
+        ))
     }
 }
 
@@ -158,19 +163,34 @@ impl Engine {
     // ----- lookups -----
 
     pub fn chain_ix(&self, id: &str) -> Result<ChainIx> {
-        self.chain_by_id.get(id).copied().ok_or_else(|| EngineError::UnknownChain(id.to_string()))
+        self.chain_by_id
+            .get(id)
+            .copied()
+            .ok_or_else(|| EngineError::UnknownChain(id.to_string()))
     }
     pub fn chain_ix_by_eip155(&self, chain_id: u64) -> Result<ChainIx> {
-        self.chain_by_eip155.get(&chain_id).copied().ok_or(EngineError::WrongChain { chain_id })
+        self.chain_by_eip155
+            .get(&chain_id)
+            .copied()
+            .ok_or(EngineError::WrongChain { chain_id })
     }
     pub fn token_ix(&self, id: &str) -> Result<TokenIx> {
-        self.token_by_id.get(id).copied().ok_or_else(|| EngineError::UnknownToken(id.to_string()))
+        self.token_by_id
+            .get(id)
+            .copied()
+            .ok_or_else(|| EngineError::UnknownToken(id.to_string()))
     }
     pub fn pool_ix(&self, id: &str) -> Result<PoolIx> {
-        self.pool_by_id.get(id).copied().ok_or_else(|| EngineError::UnknownPool(id.to_string()))
+        self.pool_by_id
+            .get(id)
+            .copied()
+            .ok_or_else(|| EngineError::UnknownPool(id.to_string()))
     }
     pub fn farm_ix(&self, id: &str) -> Result<FarmIx> {
-        self.farm_by_id.get(id).copied().ok_or_else(|| EngineError::UnknownFarm(id.to_string()))
+        self.farm_by_id
+            .get(id)
+            .copied()
+            .ok_or_else(|| EngineError::UnknownFarm(id.to_string()))
     }
     pub fn farm_pool_ix(&self, id: &str) -> Result<FarmPoolIx> {
         self.farm_pool_by_id
@@ -228,13 +248,18 @@ impl Engine {
         self.positions.values()
     }
     pub fn position(&self, id: PositionId) -> Result<&Position> {
-        self.positions.get(&id).ok_or_else(|| EngineError::UnknownPosition(id.to_string()))
+        self.positions
+            .get(&id)
+            .ok_or_else(|| EngineError::UnknownPosition(id.to_string()))
     }
     pub fn now(&self, chain: ChainIx) -> u64 {
         self.chains[chain].now
     }
     pub fn balance(&self, token: TokenIx, holder: Address) -> U256 {
-        self.balances.get(&(token, holder)).copied().unwrap_or(U256::ZERO)
+        self.balances
+            .get(&(token, holder))
+            .copied()
+            .unwrap_or(U256::ZERO)
     }
     /// The next nonce a transaction from `who` on `chain` must carry.
     pub fn nonce(&self, chain: ChainIx, who: Address) -> u64 {
@@ -265,23 +290,28 @@ impl Engine {
     }
 
     pub(crate) fn token_mut(&mut self, ix: TokenIx) -> &mut Token {
-        self.undo.push(Undo::Token(ix, Box::new(self.tokens[ix].clone())));
+        self.undo
+            .push(Undo::Token(ix, Box::new(self.tokens[ix].clone())));
         &mut self.tokens[ix]
     }
     pub(crate) fn chain_mut(&mut self, ix: ChainIx) -> &mut Chain {
-        self.undo.push(Undo::Chain(ix, Box::new(self.chains[ix].clone())));
+        self.undo
+            .push(Undo::Chain(ix, Box::new(self.chains[ix].clone())));
         &mut self.chains[ix]
     }
     pub(crate) fn pool_mut(&mut self, ix: PoolIx) -> &mut CpPool {
-        self.undo.push(Undo::Pool(ix, Box::new(self.pools[ix].clone())));
+        self.undo
+            .push(Undo::Pool(ix, Box::new(self.pools[ix].clone())));
         &mut self.pools[ix]
     }
     pub(crate) fn farm_mut(&mut self, ix: FarmIx) -> &mut Farm {
-        self.undo.push(Undo::Farm(ix, Box::new(self.farms[ix].clone())));
+        self.undo
+            .push(Undo::Farm(ix, Box::new(self.farms[ix].clone())));
         &mut self.farms[ix]
     }
     pub(crate) fn farm_pool_mut(&mut self, ix: FarmPoolIx) -> &mut FarmPool {
-        self.undo.push(Undo::FarmPool(ix, Box::new(self.farm_pools[ix].clone())));
+        self.undo
+            .push(Undo::FarmPool(ix, Box::new(self.farm_pools[ix].clone())));
         &mut self.farm_pools[ix]
     }
     pub(crate) fn set_farm_user(&mut self, fp: FarmPoolIx, who: Address, user: FarmUser) {
@@ -294,7 +324,8 @@ impl Engine {
         }
     }
     pub(crate) fn staking_mut(&mut self, ix: StakingIx) -> &mut StakingPool {
-        self.undo.push(Undo::Staking(ix, Box::new(self.staking_pools[ix].clone())));
+        self.undo
+            .push(Undo::Staking(ix, Box::new(self.staking_pools[ix].clone())));
         &mut self.staking_pools[ix]
     }
     pub(crate) fn set_position(&mut self, id: PositionId, pos: Option<Position>) {
@@ -404,7 +435,13 @@ impl Engine {
     // ----- token ledger -----
 
     /// Move `amount` of `token` from `from` to `to` (ERC-20 `transfer`).
-    pub(crate) fn transfer(&mut self, token: TokenIx, from: Address, to: Address, amount: U256) -> Result<()> {
+    pub(crate) fn transfer(
+        &mut self,
+        token: TokenIx,
+        from: Address,
+        to: Address,
+        amount: U256,
+    ) -> Result<()> {
         if amount.is_zero() || from == to {
             return Ok(());
         }
@@ -465,7 +502,10 @@ impl Engine {
             return Err(EngineError::DuplicateId(id.to_string()));
         }
         if block_time_s == 0 {
-            return Err(EngineError::invalid("block_time_s", "a block takes at least one second"));
+            return Err(EngineError::invalid(
+                "block_time_s",
+                "a block takes at least one second",
+            ));
         }
         let ix = self.chains.len();
         self.chains.push(Chain {
@@ -535,7 +575,10 @@ impl Engine {
         let c = &self.chains[chain];
         let now = c.now.checked_add(seconds).ok_or(EngineError::Overflow)?;
         let blocks = seconds.div_ceil(c.block_time_s).max(1);
-        let block = c.block_number.checked_add(blocks).ok_or(EngineError::Overflow)?;
+        let block = c
+            .block_number
+            .checked_add(blocks)
+            .ok_or(EngineError::Overflow)?;
         let c = self.chain_mut(chain);
         c.now = now;
         c.block_number = block;
