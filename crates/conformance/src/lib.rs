@@ -1,0 +1,1 @@
+//! Differential harness against reference implementations.
