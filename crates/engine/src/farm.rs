@@ -88,6 +88,26 @@ pub struct Payout {
     pub unpaid: U256,
 }
 
+/// Largest reward rate: below 2^128 per second, so `seconds · rate · alloc · 1e12` stays inside
+/// 256 bits for any u64 time span and `MAX_ALLOC_POINT`, and a rate change cannot brick the farm.
+pub const MAX_REWARD_PER_SECOND: U256 = U256::from_limbs([u64::MAX, u64::MAX, 0, 0]);
+/// Largest alloc point of one farm pool.
+pub const MAX_ALLOC_POINT: u64 = u32::MAX as u64;
+
+fn check_rate(rate: U256) -> Result<()> {
+    if rate > MAX_REWARD_PER_SECOND {
+        return Err(EngineError::invalid("reward_per_second", "at most 2^128 - 1 base units per second"));
+    }
+    Ok(())
+}
+
+fn check_alloc(alloc_point: u64) -> Result<()> {
+    if alloc_point > MAX_ALLOC_POINT {
+        return Err(EngineError::invalid("alloc_point", format!("at most {MAX_ALLOC_POINT}")));
+    }
+    Ok(())
+}
+
 /// The deposit fee cap: 10 %.
 pub const MAX_DEPOSIT_FEE_BPS: u32 = 1000;
 
@@ -211,6 +231,7 @@ impl Engine {
 
     pub(crate) fn create_farm(&mut self, sender: Address, spec: FarmSpec<'_>) -> Result<FarmIx> {
         check_id("id", spec.id)?;
+        check_rate(spec.reward_per_second)?;
         if self.farm_by_id.contains_key(spec.id) {
             return Err(EngineError::DuplicateId(spec.id.to_string()));
         }
@@ -274,6 +295,7 @@ impl Engine {
         deposit_fee_bps: u32,
     ) -> Result<FarmPoolIx> {
         check_id("id", id)?;
+        check_alloc(alloc_point)?;
         if self.farm_pool_by_id.contains_key(id) {
             return Err(EngineError::DuplicateId(id.to_string()));
         }
@@ -316,6 +338,7 @@ impl Engine {
 
     /// MasterChef `set` (with `massUpdatePools`, so past intervals keep their old weights).
     pub(crate) fn set_alloc_point(&mut self, fp: FarmPoolIx, alloc_point: u64) -> Result<()> {
+        check_alloc(alloc_point)?;
         let farm = self.farm_pools[fp].farm;
         self.mass_update(farm)?;
         let old = self.farm_pools[fp].alloc_point;
@@ -329,6 +352,7 @@ impl Engine {
 
     /// MiniChef `setSushiPerSecond` (with `massUpdatePools`).
     pub(crate) fn set_reward_per_second(&mut self, farm: FarmIx, rate: U256) -> Result<()> {
+        check_rate(rate)?;
         self.mass_update(farm)?;
         self.farm_mut(farm).reward_per_second = rate;
         Ok(())

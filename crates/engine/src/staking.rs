@@ -294,7 +294,9 @@ impl Engine {
             math::add(amount, leftover)? / d
         };
         let reserve = math::add(pool.reward_reserve, amount)?;
-        if rate > reserve / d {
+        // `rate < 2^128` keeps `elapsed · rate · 1e18` inside 256 bits, so settling can never
+        // overflow and lock principal in.
+        if rate > reserve / d || rate > crate::farm::MAX_REWARD_PER_SECOND {
             return Err(EngineError::RewardTooHigh { rate, duration_s });
         }
         let finish = now.checked_add(duration_s).ok_or(EngineError::Overflow)?;
