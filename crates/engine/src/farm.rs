@@ -96,14 +96,20 @@ pub const MAX_ALLOC_POINT: u64 = u32::MAX as u64;
 
 fn check_rate(rate: U256) -> Result<()> {
     if rate > MAX_REWARD_PER_SECOND {
-        return Err(EngineError::invalid("reward_per_second", "at most 2^128 - 1 base units per second"));
+        return Err(EngineError::invalid(
+            "reward_per_second",
+            "at most 2^128 - 1 base units per second",
+        ));
     }
     Ok(())
 }
 
 fn check_alloc(alloc_point: u64) -> Result<()> {
     if alloc_point > MAX_ALLOC_POINT {
-        return Err(EngineError::invalid("alloc_point", format!("at most {MAX_ALLOC_POINT}")));
+        return Err(EngineError::invalid(
+            "alloc_point",
+            format!("at most {MAX_ALLOC_POINT}"),
+        ));
     }
     Ok(())
 }

@@ -10,20 +10,39 @@ fn vectors_dir() -> PathBuf {
 fn check(name: &str) -> usize {
     let dir = vectors_dir();
     let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("scenario file");
-    let expected = std::fs::read_to_string(dir.join(format!("{name}.expected.jsonl"))).expect("expected file");
+    let expected =
+        std::fs::read_to_string(dir.join(format!("{name}.expected.jsonl"))).expect("expected file");
     let got = granary_scenario::run_text(&text).expect("scenario parses");
-    let expected: Vec<Value> = expected.lines().map(|l| serde_json::from_str(l).expect("expected line")).collect();
-    assert_eq!(got.len(), expected.len(), "{name}: one output line per step");
+    let expected: Vec<Value> = expected
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("expected line"))
+        .collect();
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "{name}: one output line per step"
+    );
     for (g, e) in got.iter().zip(&expected) {
         assert_eq!(g["step"], e["step"], "{name}: step numbers");
-        assert_eq!(g["ok"], e["ok"], "{name} step {}: ok flag; got {g}", e["step"]);
+        assert_eq!(
+            g["ok"], e["ok"],
+            "{name} step {}: ok flag; got {g}",
+            e["step"]
+        );
         if e["ok"] == Value::Bool(true) {
             let want = e["result"].as_object().expect("result object");
             for (k, v) in want {
-                assert_eq!(&g["result"][k], v, "{name} step {}: field `{k}`; got {g}", e["step"]);
+                assert_eq!(
+                    &g["result"][k], v,
+                    "{name} step {}: field `{k}`; got {g}",
+                    e["step"]
+                );
             }
         } else {
-            assert!(g["error"]["code"].is_string() && g["error"]["message"].is_string(), "{name}: error shape");
+            assert!(
+                g["error"]["code"].is_string() && g["error"]["message"].is_string(),
+                "{name}: error shape"
+            );
         }
     }
     expected.len()
@@ -79,7 +98,11 @@ fn same_scenario_same_state_hash() {
     assert!(ha.as_str().is_some_and(|h| h.len() == 66));
     assert_eq!(ha, &b.last().expect("line")["result"]["state_hash"]);
     // A different history gives a different hash.
-    steps.insert(steps.len() - 1, serde_json::json!({"op": "advance", "chain": "eth", "seconds": 1}));
-    let c = granary_scenario::run_text(&serde_json::to_string(&steps).expect("json")).expect("runs");
+    steps.insert(
+        steps.len() - 1,
+        serde_json::json!({"op": "advance", "chain": "eth", "seconds": 1}),
+    );
+    let c =
+        granary_scenario::run_text(&serde_json::to_string(&steps).expect("json")).expect("runs");
     assert_ne!(ha, &c.last().expect("line")["result"]["state_hash"]);
 }
