@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install the reference implementations the tests and benchmarks compare against, from their
+# registries, into .oracles/ (git-ignored; nothing of it is committed). Idempotent.
+#   - npm @uniswap/v2-core@1.0.1: the Uniswap V2 pair/factory bytecode, run on revm
+#   - PyPI eth-account: independent EIP-712 digests and signatures
+#   - PyPI uniswappy: the Python AMM simulator, a benchmark peer
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+oracles="${GRANARY_ORACLES_DIR:-$root/.oracles}"
+mkdir -p "$oracles"
+
+if [ ! -f "$oracles/node_modules/@uniswap/v2-core/build/UniswapV2Pair.json" ]; then
+  echo "oracles: npm install @uniswap/v2-core@1.0.1"
+  npm install --no-save --no-audit --no-fund --prefix "$oracles" @uniswap/v2-core@1.0.1 >/dev/null
+fi
+test -f "$oracles/node_modules/@uniswap/v2-core/build/UniswapV2Pair.json"
+
+if [ ! -x "$oracles/venv/bin/python" ]; then
+  echo "oracles: python venv"
+  python3 -m venv "$oracles/venv"
+fi
+if ! "$oracles/venv/bin/python" -c 'import eth_account, uniswappy' 2>/dev/null; then
+  echo "oracles: pip install eth-account uniswappy"
+  "$oracles/venv/bin/pip" install --quiet --disable-pip-version-check 'eth-account==0.13.7' 'uniswappy==1.7.9'
+fi
+"$oracles/venv/bin/python" -c 'import eth_account, uniswappy'
+echo "oracles: ready in $oracles"
