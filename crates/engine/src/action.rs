@@ -3,7 +3,7 @@
 //! Objects are named by their string ids; positions by their number. `Engine::execute` applies an
 //! already-authenticated action atomically: on error every write is rolled back.
 
-use crate::amm::Hop;
+use crate::amm::{Hop, MAX_HOPS};
 use crate::error::{EngineError, Result};
 use crate::farm::{FarmSpec, Funding, Payout};
 use crate::math::U256;
@@ -372,9 +372,10 @@ impl Engine {
                 amount_in,
                 min_out,
             } => {
-                let pools = self.resolve_path(path)?;
+                let mut buf = [0; MAX_HOPS];
+                let pools = self.resolve_path(path, &mut buf)?;
                 let t = self.token_ix(token_in)?;
-                let hops = self.swap_exact_in(sender, &pools, t, *amount_in, *min_out)?;
+                let hops = self.swap_exact_in(sender, pools, t, *amount_in, *min_out)?;
                 Ok(swapped(hops))
             }
             SwapExactOut {
@@ -383,9 +384,10 @@ impl Engine {
                 amount_out,
                 max_in,
             } => {
-                let pools = self.resolve_path(path)?;
+                let mut buf = [0; MAX_HOPS];
+                let pools = self.resolve_path(path, &mut buf)?;
                 let t = self.token_ix(token_in)?;
-                let hops = self.swap_exact_out(sender, &pools, t, *amount_out, *max_in)?;
+                let hops = self.swap_exact_out(sender, pools, t, *amount_out, *max_in)?;
                 Ok(swapped(hops))
             }
             CreateFarm {
@@ -551,8 +553,22 @@ impl Engine {
         }
     }
 
-    fn resolve_path(&self, path: &[String]) -> Result<Vec<usize>> {
-        path.iter().map(|p| self.pool_ix(p)).collect()
+    /// Pool ids to indices, into a stack buffer (no allocation on the swap path).
+    fn resolve_path<'b>(
+        &self,
+        path: &[String],
+        buf: &'b mut [usize; MAX_HOPS],
+    ) -> Result<&'b [usize]> {
+        if path.is_empty() || path.len() > MAX_HOPS {
+            return Err(EngineError::invalid(
+                "path",
+                format!("give 1 to {MAX_HOPS} pools"),
+            ));
+        }
+        for (slot, id) in buf.iter_mut().zip(path) {
+            *slot = self.pool_ix(id)?;
+        }
+        Ok(&buf[..path.len()])
     }
 }
 

@@ -39,6 +39,36 @@ pub struct CpPool {
     pub block_timestamp_last: u32,
 }
 
+/// The part of a pool that changes after creation (what the undo log saves).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PoolState {
+    reserves: [U256; 2],
+    k_last: U256,
+    fee_to: Option<Address>,
+    price_cumulative: [U256; 2],
+    block_timestamp_last: u32,
+}
+
+impl PoolState {
+    pub(crate) fn of(p: &CpPool) -> Self {
+        PoolState {
+            reserves: p.reserves,
+            k_last: p.k_last,
+            fee_to: p.fee_to,
+            price_cumulative: p.price_cumulative,
+            block_timestamp_last: p.block_timestamp_last,
+        }
+    }
+
+    pub(crate) fn restore(self, p: &mut CpPool) {
+        p.reserves = self.reserves;
+        p.k_last = self.k_last;
+        p.fee_to = self.fee_to;
+        p.price_cumulative = self.price_cumulative;
+        p.block_timestamp_last = self.block_timestamp_last;
+    }
+}
+
 /// `UniswapV2Library.getAmountOut` with the fee in basis points:
 /// `out = in·(10000−f)·reserve_out / (reserve_in·10000 + in·(10000−f))`, floored (favours the pool).
 /// For f = 30 this is exactly v2's 997/1000 formula.
@@ -406,7 +436,7 @@ impl Engine {
     }
 
     /// Resolve a path of pools from `token_in` into the per-hop token directions.
-    fn route(&self, path: &[PoolIx], token_in: TokenIx) -> Result<Vec<(PoolIx, usize)>> {
+    fn route(&self, path: &[PoolIx], token_in: TokenIx) -> Result<Route> {
         if path.is_empty() || path.len() > MAX_HOPS {
             return Err(EngineError::invalid(
                 "path",
@@ -415,7 +445,10 @@ impl Engine {
         }
         let chain = self.pools[path[0]].chain;
         let mut token = token_in;
-        let mut hops = Vec::with_capacity(path.len());
+        let mut route = Route {
+            hops: [(0, 0); MAX_HOPS],
+            len: 0,
+        };
         for &pool in path {
             let p = &self.pools[pool];
             if p.chain != chain {
@@ -430,43 +463,35 @@ impl Engine {
                     format!("pool {} does not trade {}", p.id, self.tokens[token].id),
                 )
             })?;
-            hops.push((pool, side));
+            route.hops[route.len] = (pool, side);
+            route.len += 1;
             token = p.tokens[1 - side];
         }
-        Ok(hops)
+        Ok(route)
     }
 
-    /// Quote a swap of exactly `amount_in` along `path` (Router `getAmountsOut`).
-    pub fn quote_exact_in(
-        &self,
-        path: &[PoolIx],
-        token_in: TokenIx,
-        amount_in: U256,
-    ) -> Result<Vec<U256>> {
-        let hops = self.route(path, token_in)?;
-        let mut amounts = Vec::with_capacity(hops.len() + 1);
-        amounts.push(amount_in);
-        let mut amount = amount_in;
-        for (pool, side) in hops {
+    /// Router `getAmountsOut` over a resolved route: `amounts[0]` in, `amounts[len]` out.
+    fn amounts_out(&self, route: &Route, amount_in: U256) -> Result<[U256; MAX_HOPS + 1]> {
+        let mut amounts = [U256::ZERO; MAX_HOPS + 1];
+        amounts[0] = amount_in;
+        for (i, &(pool, side)) in route.hops().iter().enumerate() {
             let p = &self.pools[pool];
-            amount = get_amount_out(amount, p.reserves[side], p.reserves[1 - side], p.fee_bps)?;
-            amounts.push(amount);
+            amounts[i + 1] = get_amount_out(
+                amounts[i],
+                p.reserves[side],
+                p.reserves[1 - side],
+                p.fee_bps,
+            )?;
         }
         Ok(amounts)
     }
 
-    /// Quote the input for exactly `amount_out` at the end of `path` (Router `getAmountsIn`).
-    pub fn quote_exact_out(
-        &self,
-        path: &[PoolIx],
-        token_in: TokenIx,
-        amount_out: U256,
-    ) -> Result<Vec<U256>> {
-        let hops = self.route(path, token_in)?;
-        let mut amounts = vec![U256::ZERO; hops.len() + 1];
-        amounts[hops.len()] = amount_out;
-        for i in (0..hops.len()).rev() {
-            let (pool, side) = hops[i];
+    /// Router `getAmountsIn` over a resolved route.
+    fn amounts_in(&self, route: &Route, amount_out: U256) -> Result<[U256; MAX_HOPS + 1]> {
+        let mut amounts = [U256::ZERO; MAX_HOPS + 1];
+        amounts[route.len] = amount_out;
+        for i in (0..route.len).rev() {
+            let (pool, side) = route.hops[i];
             let p = &self.pools[pool];
             amounts[i] = get_amount_in(
                 amounts[i + 1],
@@ -476,6 +501,28 @@ impl Engine {
             )?;
         }
         Ok(amounts)
+    }
+
+    /// Quote a swap of exactly `amount_in` along `path` (Router `getAmountsOut`).
+    pub fn quote_exact_in(
+        &self,
+        path: &[PoolIx],
+        token_in: TokenIx,
+        amount_in: U256,
+    ) -> Result<Vec<U256>> {
+        let route = self.route(path, token_in)?;
+        Ok(self.amounts_out(&route, amount_in)?[..=route.len].to_vec())
+    }
+
+    /// Quote the input for exactly `amount_out` at the end of `path` (Router `getAmountsIn`).
+    pub fn quote_exact_out(
+        &self,
+        path: &[PoolIx],
+        token_in: TokenIx,
+        amount_out: U256,
+    ) -> Result<Vec<U256>> {
+        let route = self.route(path, token_in)?;
+        Ok(self.amounts_in(&route, amount_out)?[..=route.len].to_vec())
     }
 
     /// `UniswapV2Pair.swap` for one hop whose input is already in the pool: send `amount_out` to
@@ -527,14 +574,14 @@ impl Engine {
     }
 
     /// Execute a multi-hop swap whose per-hop amounts are `amounts` (from a quote).
-    fn execute_path(
+    fn execute_route(
         &mut self,
         sender: Address,
-        path: &[PoolIx],
+        route: &Route,
         token_in: TokenIx,
         amounts: &[U256],
     ) -> Result<Vec<Hop>> {
-        let hops = self.route(path, token_in)?;
+        let hops = route.hops();
         let first = self.pools[hops[0].0].address;
         self.transfer(token_in, sender, first, amounts[0])?;
         let mut done = Vec::with_capacity(hops.len());
@@ -553,6 +600,7 @@ impl Engine {
                 p.reserves[0] * p.reserves[1] >= k_before,
                 "k decreased on a swap"
             );
+            let _ = k_before;
             done.push(Hop {
                 pool,
                 token_in: p.tokens[side],
@@ -576,8 +624,9 @@ impl Engine {
         if amount_in.is_zero() {
             return Err(EngineError::ZeroAmount { field: "amount_in" });
         }
-        let amounts = self.quote_exact_in(path, token_in, amount_in)?;
-        let out = amounts[amounts.len() - 1];
+        let route = self.route(path, token_in)?;
+        let amounts = self.amounts_out(&route, amount_in)?;
+        let out = amounts[route.len];
         if out < min_out {
             return Err(EngineError::Slippage {
                 field: "amount_out",
@@ -588,7 +637,7 @@ impl Engine {
         if out.is_zero() {
             return Err(EngineError::InsufficientOutputAmount);
         }
-        self.execute_path(sender, path, token_in, &amounts)
+        self.execute_route(sender, &route, token_in, &amounts[..=route.len])
     }
 
     /// Router `swapTokensForExactTokens`: fails with `slippage` if the input exceeds `max_in`.
@@ -605,7 +654,8 @@ impl Engine {
                 field: "amount_out",
             });
         }
-        let amounts = self.quote_exact_out(path, token_in, amount_out)?;
+        let route = self.route(path, token_in)?;
+        let amounts = self.amounts_in(&route, amount_out)?;
         if amounts[0] > max_in {
             return Err(EngineError::Slippage {
                 field: "amount_in",
@@ -613,7 +663,20 @@ impl Engine {
                 bound: max_in,
             });
         }
-        self.execute_path(sender, path, token_in, &amounts)
+        self.execute_route(sender, &route, token_in, &amounts[..=route.len])
+    }
+}
+
+/// A resolved path: each hop's pool and the side (0/1) its input token is on.
+#[derive(Debug, Clone, Copy)]
+struct Route {
+    hops: [(PoolIx, usize); MAX_HOPS],
+    len: usize,
+}
+
+impl Route {
+    fn hops(&self) -> &[(PoolIx, usize)] {
+        &self.hops[..self.len]
     }
 }
 

@@ -322,7 +322,7 @@ impl Engine {
         let total = self.farms[farm]
             .total_alloc_point
             .checked_add(alloc_point)
-            .ok_or(EngineError::Overflow)?;
+            .ok_or_else(math::overflow)?;
         let ix = self.farm_pools.len();
         self.farm_pools.push(FarmPool {
             id: id.to_string(),
@@ -350,7 +350,7 @@ impl Engine {
         let old = self.farm_pools[fp].alloc_point;
         let total = (self.farms[farm].total_alloc_point - old)
             .checked_add(alloc_point)
-            .ok_or(EngineError::Overflow)?;
+            .ok_or_else(math::overflow)?;
         self.farm_pool_mut(fp).alloc_point = alloc_point;
         self.farm_mut(farm).total_alloc_point = total;
         Ok(())
@@ -570,7 +570,7 @@ impl Engine {
         let now = self.chains[f.chain].now;
         let eta = now
             .checked_add(f.timelock_delay_s)
-            .ok_or(EngineError::Overflow)?;
+            .ok_or_else(math::overflow)?;
         let f = self.farm_mut(farm);
         let id = f.next_queue_id;
         f.next_queue_id += 1;

@@ -17,25 +17,31 @@ pub const BPS: U256 = U256::from_limbs([10_000, 0, 0, 0]);
 /// `2^112 - 1`: the largest reserve a Uniswap V2 pair stores (`uint112`).
 pub const MAX_RESERVE: U256 = U256::from_limbs([u64::MAX, (1u64 << 48) - 1, 0, 0]);
 
+/// The overflow error, built lazily (`ok_or_else`) so the success path never constructs one.
+#[cold]
+pub fn overflow() -> EngineError {
+    EngineError::Overflow
+}
+
 #[inline]
 pub fn add(a: U256, b: U256) -> Result<U256, EngineError> {
-    a.checked_add(b).ok_or(EngineError::Overflow)
+    a.checked_add(b).ok_or_else(overflow)
 }
 
 #[inline]
 pub fn sub(a: U256, b: U256) -> Result<U256, EngineError> {
-    a.checked_sub(b).ok_or(EngineError::Overflow)
+    a.checked_sub(b).ok_or_else(overflow)
 }
 
 #[inline]
 pub fn mul(a: U256, b: U256) -> Result<U256, EngineError> {
-    a.checked_mul(b).ok_or(EngineError::Overflow)
+    a.checked_mul(b).ok_or_else(overflow)
 }
 
 /// Floor division; a zero divisor is an error, never a panic.
 #[inline]
 pub fn div(a: U256, b: U256) -> Result<U256, EngineError> {
-    a.checked_div(b).ok_or(EngineError::Overflow)
+    a.checked_div(b).ok_or_else(overflow)
 }
 
 /// Ceiling division, for amounts the caller owes the protocol.

@@ -299,7 +299,7 @@ impl Engine {
         if rate > reserve / d || rate > crate::farm::MAX_REWARD_PER_SECOND {
             return Err(EngineError::RewardTooHigh { rate, duration_s });
         }
-        let finish = now.checked_add(duration_s).ok_or(EngineError::Overflow)?;
+        let finish = now.checked_add(duration_s).ok_or_else(math::overflow)?;
         let notified = math::add(pool.rewards_notified, amount)?;
         let p = self.staking_mut(sp);
         p.reward_reserve = reserve;
@@ -341,7 +341,7 @@ impl Engine {
         let now = self.chains[chain].now;
         let unlock_at = now
             .checked_add(u64::from(term.days) * SECONDS_PER_DAY)
-            .ok_or(EngineError::Overflow)?;
+            .ok_or_else(math::overflow)?;
         let pool = &self.staking_pools[sp];
         let (tw, ts) = (
             math::add(pool.total_weight, weight)?,

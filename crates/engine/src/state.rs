@@ -5,13 +5,14 @@
 //! the old value in `undo`; `Engine::execute` rolls the log back when an action fails, so a rejected
 //! input leaves the state bit-for-bit unchanged (the state hash proves it in the tests).
 
-use crate::amm::CpPool;
+use crate::amm::{CpPool, PoolState};
 use crate::error::{EngineError, Result};
 use crate::farm::{Farm, FarmPool, FarmUser};
 use crate::math::{self, U256};
 use crate::staking::{Position, StakingPool};
+use alloy_primitives::map::HashMap;
 use alloy_primitives::{Address, keccak256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 pub type ChainIx = usize;
 pub type TokenIx = usize;
@@ -82,7 +83,7 @@ pub(crate) enum Undo {
     Balance(TokenIx, Address, U256),
     Token(TokenIx, Box<Token>),
     Chain(ChainIx, Box<Chain>),
-    Pool(PoolIx, Box<CpPool>),
+    Pool(PoolIx, PoolState),
     Farm(FarmIx, Box<Farm>),
     FarmPool(FarmPoolIx, Box<FarmPool>),
     FarmUser(FarmPoolIx, Address, Option<FarmUser>),
@@ -299,9 +300,11 @@ impl Engine {
             .push(Undo::Chain(ix, Box::new(self.chains[ix].clone())));
         &mut self.chains[ix]
     }
+    /// Mutable access to a pool's state. Only the fields of [`PoolState`] may change after a pool
+    /// is created (its identity — id, chain, tokens, fee — never does), so only those are logged.
     pub(crate) fn pool_mut(&mut self, ix: PoolIx) -> &mut CpPool {
         self.undo
-            .push(Undo::Pool(ix, Box::new(self.pools[ix].clone())));
+            .push(Undo::Pool(ix, PoolState::of(&self.pools[ix])));
         &mut self.pools[ix]
     }
     pub(crate) fn farm_mut(&mut self, ix: FarmIx) -> &mut Farm {
@@ -363,7 +366,7 @@ impl Engine {
                 }
                 Undo::Token(i, v) => self.tokens[i] = *v,
                 Undo::Chain(i, v) => self.chains[i] = *v,
-                Undo::Pool(i, v) => self.pools[i] = *v,
+                Undo::Pool(i, v) => v.restore(&mut self.pools[i]),
                 Undo::Farm(i, v) => self.farms[i] = *v,
                 Undo::FarmPool(i, v) => self.farm_pools[i] = *v,
                 Undo::FarmUser(fp, a, v) => match v {
@@ -573,12 +576,12 @@ impl Engine {
     /// Move a chain's clock forward by `seconds` and close the current block.
     pub fn advance(&mut self, chain: ChainIx, seconds: u64) -> Result<()> {
         let c = &self.chains[chain];
-        let now = c.now.checked_add(seconds).ok_or(EngineError::Overflow)?;
+        let now = c.now.checked_add(seconds).ok_or_else(math::overflow)?;
         let blocks = seconds.div_ceil(c.block_time_s).max(1);
         let block = c
             .block_number
             .checked_add(blocks)
-            .ok_or(EngineError::Overflow)?;
+            .ok_or_else(math::overflow)?;
         let c = self.chain_mut(chain);
         c.now = now;
         c.block_number = block;
