@@ -232,6 +232,32 @@ impl Action {
         }
     }
 
+    /// Gas units the action costs on chain (typical figures for the reference contracts), which
+    /// the hub multiplies by the chain's gas price to show what entering and leaving costs.
+    pub fn gas_units(&self) -> u64 {
+        use crate::state::gas;
+        use Action::*;
+        match self {
+            Transfer { .. } | Mint { .. } | FundFarm { .. } => gas::TRANSFER,
+            AddLiquidity { .. } => gas::ADD_LIQUIDITY,
+            RemoveLiquidity { .. } => gas::REMOVE_LIQUIDITY,
+            SwapExactIn { path, .. } | SwapExactOut { path, .. } => {
+                gas::SWAP_HOP * path.len().max(1) as u64
+            }
+            Deposit { .. } => gas::FARM_DEPOSIT,
+            Withdraw { .. } | EmergencyWithdraw { .. } => gas::FARM_WITHDRAW,
+            Harvest { .. } => gas::FARM_HARVEST,
+            Stake { .. } => gas::STAKE,
+            Unstake { .. } => gas::UNSTAKE,
+            Claim { .. } => gas::CLAIM,
+            CreateToken { .. }
+            | CreatePool { .. }
+            | CreateFarm { .. }
+            | CreateStakingPool { .. } => gas::DEPLOY,
+            _ => gas::ADMIN,
+        }
+    }
+
     /// Whether this is an owner power of a farm (subject to its timelock).
     fn farm_admin_target(&self) -> Option<&str> {
         use Action::*;

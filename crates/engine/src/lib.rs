@@ -20,7 +20,7 @@ pub mod tx;
 pub use action::{Action, Outcome};
 pub use alloy_primitives::{Address, B256, U256};
 pub use error::{EngineError, Result};
-pub use state::{Chain, Engine, Minter, Token};
+pub use state::{BlockSeal, Chain, Engine, Minter, Token};
 pub use tx::{SignedTransaction, Transaction, VerifiedTransaction};
 /// The secp256k1 secret key type used by `tx::dev_key` and `Transaction::sign`.
 pub mod secp256k1_key {

@@ -36,6 +36,7 @@ pub mod gas {
     pub const UNSTAKE: u64 = 90_000;
     pub const CLAIM: u64 = 70_000;
     pub const ADMIN: u64 = 60_000;
+    pub const DEPLOY: u64 = 2_000_000;
 }
 
 /// One chain: its EIP-155 id, its clock and its gas price.
@@ -51,6 +52,15 @@ pub struct Chain {
     /// Seconds since the chain's genesis; moves only with `advance`.
     pub now: u64,
     pub block_number: u64,
+}
+
+/// The seal of a closed block: what a journal records and a replay must reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockSeal {
+    pub chain_id: u64,
+    pub number: u64,
+    pub timestamp: u64,
+    pub state_hash: alloy_primitives::B256,
 }
 
 /// An ERC-20-like token on one chain. Who may mint it is data the risk engine reads.
@@ -573,8 +583,9 @@ impl Engine {
         self.finish(mark, r)
     }
 
-    /// Move a chain's clock forward by `seconds` and close the current block.
-    pub fn advance(&mut self, chain: ChainIx, seconds: u64) -> Result<()> {
+    /// Close the current block of `chain` and move its clock forward by `seconds`. Returns the
+    /// seal of the closed block: its number, timestamp and the state hash it ends with.
+    pub fn advance(&mut self, chain: ChainIx, seconds: u64) -> Result<BlockSeal> {
         let c = &self.chains[chain];
         let now = c.now.checked_add(seconds).ok_or_else(math::overflow)?;
         let blocks = seconds.div_ceil(c.block_time_s).max(1);
@@ -582,11 +593,17 @@ impl Engine {
             .block_number
             .checked_add(blocks)
             .ok_or_else(math::overflow)?;
+        let seal = BlockSeal {
+            chain_id: c.chain_id,
+            number: c.block_number,
+            timestamp: c.now,
+            state_hash: self.state_hash(),
+        };
         let c = self.chain_mut(chain);
         c.now = now;
         c.block_number = block;
         self.undo.clear();
-        Ok(())
+        Ok(seal)
     }
 
     /// Close an action: keep its writes on success, roll them back on failure.
