@@ -335,9 +335,19 @@ impl Action {
         let u32_of = |v: U256| -> Result<u32> {
             u32::try_from(v).map_err(|_| bad("a number exceeds 32 bits"))
         };
+        // Only the form `to_parts` writes (lowercase 0x-hex) is accepted, so that one transaction has
+        // one encoding and one EIP-712 digest.
         let addr = |s: &str| -> Result<Address> {
+            let canonical = s.len() == 42
+                && s.starts_with("0x")
+                && s[2..]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !canonical {
+                return Err(bad("an address id is 0x + 40 lowercase hex digits"));
+            }
             s.parse::<Address>()
-                .map_err(|_| bad("an address is not 0x + 40 hex"))
+                .map_err(|_| bad("an address id is 0x + 40 lowercase hex digits"))
         };
         let opt_addr = |s: &str| -> Result<Option<Address>> {
             if s.is_empty() {
@@ -557,14 +567,19 @@ impl Action {
                 }
             }
             "create_staking_pool" => {
-                if ids.len() != 4 || am.len() < 4 || !am.len().is_multiple_of(2) {
+                if ids.len() != 4 || am.len() < 2 || !am.len().is_multiple_of(2) {
                     return Err(bad(
                         "takes 4 ids and penalty, forfeit, then (days, boost) pairs",
                     ));
                 }
                 let (bps, forfeit) = (u32_of(am[0])?, flag(am[1])?);
                 let early_exit = match ids[3].as_str() {
-                    "forbidden" => EarlyExit::Forbidden,
+                    "forbidden" if bps == 0 && !forfeit => EarlyExit::Forbidden,
+                    "forbidden" => {
+                        return Err(bad(
+                            "a forbidden early exit carries penalty 0 and forfeit 0",
+                        ));
+                    }
                     "treasury" => EarlyExit::Penalty {
                         penalty_bps: bps,
                         forfeit_rewards: forfeit,

@@ -11,7 +11,9 @@ pub enum EngineError {
         "the signature does not recover to the sender {sender}: sign the transaction with the sender's key"
     )]
     BadSignature { sender: Address },
-    #[error("the signature bytes are malformed: give 65 bytes r‖s‖v with v = 27 or 28")]
+    #[error(
+        "the signature bytes are malformed: give 65 bytes r‖s‖v with v = 27 or 28 and a low s (EIP-2)"
+    )]
     MalformedSignature,
     #[error(
         "no chain has id {chain_id}: use the chain id of the chain that holds the objects acted on"

@@ -164,12 +164,13 @@ pub fn dev_key(name: &str) -> SecretKey {
     }
 }
 
-/// Recover the signer of an EIP-712 digest from r ‖ s ‖ v.
+/// Recover the signer of an EIP-712 digest from r ‖ s ‖ v (v = 27 or 28, s ≤ n/2).
 pub fn recover(digest: B256, signature: &[u8; 65]) -> Result<Address> {
     let v = signature[64];
     let rec = match v {
+        // Only 27/28 (what eth_account, ethers and MetaMask produce): with low-s this gives
+        // every transaction exactly one valid signature encoding.
         27 | 28 => i32::from(v - 27),
-        0 | 1 => i32::from(v),
         _ => return Err(EngineError::MalformedSignature),
     };
     let s = U256::from_be_slice(&signature[32..64]);

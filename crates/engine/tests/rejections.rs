@@ -581,3 +581,24 @@ fn locked_positions_and_other_owners_are_refused() {
     let g = w.e.farm_ix("G").unwrap_or(0);
     assert_eq!(w.e.farm(g).reward_per_second, e18(100));
 }
+
+/// Inputs the transaction fuzzer once found: non-canonical spellings that used to decode.
+#[test]
+fn fuzz_regressions_are_refused_as_malformed() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/tx_decode");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.map(|e| e.path()).unwrap_or_default();
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        let decoded = granary_engine::SignedTransaction::from_bytes(&bytes);
+        assert_eq!(
+            decoded.as_ref().map_err(|e| e.code()).err(),
+            Some("malformed"),
+            "{}: {decoded:?}",
+            path.display()
+        );
+        n += 1;
+    }
+    assert!(n >= 5, "the regression inputs are present");
+}
