@@ -197,7 +197,7 @@ impl World {
     }
 
     /// Pair-ordered → engine-ordered.
-    fn from_evm(&self, v: [U256; 2]) -> [U256; 2] {
+    fn evm_to_engine_order(&self, v: [U256; 2]) -> [U256; 2] {
         [v[self.evm_side[0]], v[self.evm_side[1]]]
     }
 
@@ -296,7 +296,7 @@ impl World {
                 self.evm
                     .remove_liquidity(a, *liquidity, a)
                     .map(|amounts| StepResult::Removed {
-                        amounts: self.from_evm(amounts),
+                        amounts: self.evm_to_engine_order(amounts),
                     })
             }
             Step::SwapIn {
@@ -346,9 +346,9 @@ impl World {
         };
         let p = self.engine.pool(self.pool).clone();
         let (reserves, ts) = self.evm.reserves();
-        let reserves = self.from_evm(reserves);
+        let reserves = self.evm_to_engine_order(reserves);
         let cumulative = self.evm.price_cumulative_last();
-        let cumulative = self.from_evm(cumulative);
+        let cumulative = self.evm_to_engine_order(cumulative);
         for i in 0..2 {
             check(format!("reserve[{i}]"), p.reserves[i], reserves[i]);
             check(
@@ -388,17 +388,17 @@ impl World {
             self.engine.balance(self.lp, p.address),
             self.evm.balance_of(pair, pair),
         );
-        for i in 0..2 {
+        for (i, id) in IDS.iter().enumerate() {
             let (t, et) = (self.tokens[i], self.evm_token[i]);
             for (k, a) in ACTORS.iter().enumerate() {
                 check(
-                    format!("{} balance of actor{k}", IDS[i]),
+                    format!("{id} balance of actor{k}"),
                     self.engine.balance(t, *a),
                     self.evm.balance_of(et, *a),
                 );
             }
             check(
-                format!("{} balance of the pool", IDS[i]),
+                format!("{id} balance of the pool"),
                 self.engine.balance(t, p.address),
                 self.evm.balance_of(et, pair),
             );
@@ -634,11 +634,10 @@ fn engine_matches_uniswap_v2_bytecode_to_the_wei() {
     assert!(tally.steps >= 500 * 20);
     assert!(tally.fee_sequences >= 100);
     assert!(tally.wrapping_sequences >= 20);
-    for k in 0..5 {
+    for (k, name) in KINDS.iter().enumerate() {
         assert!(
             tally.both_ok[k] >= 50 && tally.both_err[k] >= 10,
-            "too little coverage of {}",
-            KINDS[k]
+            "too little coverage of {name}"
         );
     }
 }
