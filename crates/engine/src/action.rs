@@ -319,6 +319,7 @@ impl Engine {
     /// Apply an authenticated action from `sender`, all or nothing.
     pub fn execute(&mut self, sender: Address, action: &Action) -> Result<Outcome> {
         let mark = self.undo.len();
+        debug_assert_eq!(mark, 0, "an action starts with an empty undo log");
         let r = self.dispatch(sender, action, false);
         self.finish(mark, r)
     }
@@ -346,7 +347,7 @@ impl Engine {
                 initial_supply,
             } => {
                 let chain = self.chain_ix_by_eip155(*chain_id)?;
-                let t = self.create_token(id, chain, symbol, *decimals, Minter::Account(sender))?;
+                let t = self.new_token(id, chain, symbol, *decimals, Minter::Account(sender))?;
                 self.mint_to(t, sender, *initial_supply)?;
                 Ok(Outcome::Done)
             }

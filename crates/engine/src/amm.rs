@@ -183,7 +183,7 @@ impl Engine {
             ));
         }
         let ix = self.pools.len();
-        let lp_token = self.create_token(id, chain, id, 18, Minter::Pool(ix))?;
+        let lp_token = self.new_token(id, chain, id, 18, Minter::Pool(ix))?;
         self.pools.push(CpPool {
             id: id.to_string(),
             chain,
@@ -216,7 +216,8 @@ impl Engine {
                 what: self.pools[pool].id.clone(),
             });
         }
-        self.pool_mut(pool).fee_to = fee_to;
+        // As the factory's `feeTo`, the zero address means off.
+        self.pool_mut(pool).fee_to = fee_to.filter(|a| !a.is_zero());
         Ok(())
     }
 

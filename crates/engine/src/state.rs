@@ -502,8 +502,20 @@ impl Engine {
 
     // ----- system actions: the operator's powers over the world (genesis, faucet, time) -----
 
-    /// Register a chain. Its clock starts at 0.
+    /// Register a chain (an operator action). Its clock starts at 0.
     pub fn create_chain(
+        &mut self,
+        id: &str,
+        chain_id: u64,
+        name: &str,
+        block_time_s: u64,
+    ) -> Result<ChainIx> {
+        let mark = self.undo.len();
+        let r = self.new_chain(id, chain_id, name, block_time_s);
+        self.finish(mark, r)
+    }
+
+    fn new_chain(
         &mut self,
         id: &str,
         chain_id: u64,
@@ -542,10 +554,26 @@ impl Engine {
         let c = self.chain_mut(chain);
         c.native_symbol = native_symbol.to_string();
         c.gas_price_wei = gas_price_wei;
+        self.undo.clear();
     }
 
-    /// Register a token with a given minter. The address is derived from chain and id.
+    /// Register a token with a given minter (an operator action). The address is derived from
+    /// chain and id.
     pub fn create_token(
+        &mut self,
+        id: &str,
+        chain: ChainIx,
+        symbol: &str,
+        decimals: u8,
+        minter: Minter,
+    ) -> Result<TokenIx> {
+        let mark = self.undo.len();
+        let r = self.new_token(id, chain, symbol, decimals, minter);
+        self.finish(mark, r)
+    }
+
+    /// Register a token inside an action (logged, rolled back if the action fails).
+    pub(crate) fn new_token(
         &mut self,
         id: &str,
         chain: ChainIx,
@@ -610,6 +638,7 @@ impl Engine {
     pub(crate) fn finish<T>(&mut self, mark: usize, r: Result<T>) -> Result<T> {
         match r {
             Ok(v) => {
+                // Every entry point finishes with an empty log, so a zero mark is the top level.
                 if mark == 0 {
                     self.undo.clear();
                 }
