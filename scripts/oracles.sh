@@ -2,6 +2,7 @@
 # Install the reference implementations the tests and benchmarks compare against, from their
 # registries, into .oracles/ (git-ignored; nothing of it is committed). Idempotent.
 #   - npm @uniswap/v2-core@1.0.1: the Uniswap V2 pair/factory bytecode, run on revm
+#   - npm synthetix@2.102.1: the StakingRewards bytecode (publish/deployed/mainnet), run on revm
 #   - PyPI eth-account: independent EIP-712 digests and signatures
 #   - PyPI uniswappy: the Python AMM simulator, a benchmark peer
 set -euo pipefail
@@ -14,6 +15,11 @@ if [ ! -f "$oracles/node_modules/@uniswap/v2-core/build/UniswapV2Pair.json" ]; t
   npm install --no-save --no-audit --no-fund --prefix "$oracles" @uniswap/v2-core@1.0.1 >/dev/null
 fi
 test -f "$oracles/node_modules/@uniswap/v2-core/build/UniswapV2Pair.json"
+if [ ! -f "$oracles/node_modules/synthetix/publish/deployed/mainnet/deployment.json" ]; then
+  echo "oracles: npm install synthetix@2.102.1"
+  npm install --no-save --no-audit --no-fund --prefix "$oracles" @uniswap/v2-core@1.0.1 synthetix@2.102.1 >/dev/null
+fi
+test -f "$oracles/node_modules/synthetix/publish/deployed/mainnet/deployment.json"
 
 if [ ! -x "$oracles/venv/bin/python" ]; then
   echo "oracles: python venv"

@@ -93,7 +93,8 @@ pub(crate) enum Undo {
     Balance(TokenIx, Address, U256),
     Token(TokenIx, Box<Token>),
     Chain(ChainIx, Box<Chain>),
-    Pool(PoolIx, PoolState),
+    /// A pool's previous state is on `pool_undo` (kept apart to keep this enum small).
+    Pool,
     Farm(FarmIx, Box<Farm>),
     FarmPool(FarmPoolIx, Box<FarmPool>),
     FarmUser(FarmPoolIx, Address, Option<FarmUser>),
@@ -137,6 +138,7 @@ pub struct Engine {
     pub(crate) next_position: PositionId,
     pub(crate) nonces: HashMap<(ChainIx, Address), u64>,
     pub(crate) undo: Vec<Undo>,
+    pub(crate) pool_undo: Vec<(PoolIx, PoolState)>,
 }
 
 /// The address that holds a protocol object's tokens, derived from its kind and id so that it is
@@ -313,8 +315,8 @@ impl Engine {
     /// Mutable access to a pool's state. Only the fields of [`PoolState`] may change after a pool
     /// is created (its identity — id, chain, tokens, fee — never does), so only those are logged.
     pub(crate) fn pool_mut(&mut self, ix: PoolIx) -> &mut CpPool {
-        self.undo
-            .push(Undo::Pool(ix, PoolState::of(&self.pools[ix])));
+        self.pool_undo.push((ix, PoolState::of(&self.pools[ix])));
+        self.undo.push(Undo::Pool);
         &mut self.pools[ix]
     }
     pub(crate) fn farm_mut(&mut self, ix: FarmIx) -> &mut Farm {
@@ -376,7 +378,11 @@ impl Engine {
                 }
                 Undo::Token(i, v) => self.tokens[i] = *v,
                 Undo::Chain(i, v) => self.chains[i] = *v,
-                Undo::Pool(i, v) => v.restore(&mut self.pools[i]),
+                Undo::Pool => {
+                    if let Some((i, v)) = self.pool_undo.pop() {
+                        v.restore(&mut self.pools[i]);
+                    }
+                }
                 Undo::Farm(i, v) => self.farms[i] = *v,
                 Undo::FarmPool(i, v) => self.farm_pools[i] = *v,
                 Undo::FarmUser(fp, a, v) => match v {
@@ -447,7 +453,8 @@ impl Engine {
 
     // ----- token ledger -----
 
-    /// Move `amount` of `token` from `from` to `to` (ERC-20 `transfer`).
+    /// Move `amount` of `token` from `from` to `to` (ERC-20 `transfer`). Two map lookups on the
+    /// hot path: the sender's entry is updated in place, the receiver's through `entry`.
     pub(crate) fn transfer(
         &mut self,
         token: TokenIx,
@@ -466,9 +473,25 @@ impl Engine {
                 need: amount,
             });
         }
-        let to_bal = math::add(self.balance(token, to), amount)?;
-        self.set_balance(token, from, have - amount);
-        self.set_balance(token, to, to_bal);
+        let entry = self.balances.entry((token, to)).or_insert(U256::ZERO);
+        let old_to = *entry;
+        match old_to.checked_add(amount) {
+            Some(v) => *entry = v,
+            None => {
+                if old_to.is_zero() {
+                    self.balances.remove(&(token, to));
+                }
+                return Err(EngineError::Overflow);
+            }
+        }
+        self.undo.push(Undo::Balance(token, to, old_to));
+        let left = have - amount;
+        if left.is_zero() {
+            self.balances.remove(&(token, from));
+        } else if let Some(b) = self.balances.get_mut(&(token, from)) {
+            *b = left;
+        }
+        self.undo.push(Undo::Balance(token, from, have));
         Ok(())
     }
 
@@ -631,6 +654,7 @@ impl Engine {
         c.now = now;
         c.block_number = block;
         self.undo.clear();
+        self.pool_undo.clear();
         Ok(seal)
     }
 
@@ -641,6 +665,7 @@ impl Engine {
                 // Every entry point finishes with an empty log, so a zero mark is the top level.
                 if mark == 0 {
                     self.undo.clear();
+                    self.pool_undo.clear();
                 }
                 Ok(v)
             }
