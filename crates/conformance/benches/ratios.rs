@@ -14,7 +14,7 @@
 //!
 //! Run: `cargo bench -p granary-conformance --bench ratios`. Needs npm (the V2 artifacts are
 //! installed on first use) and `pip install uniswappy` for the Python interpreter in
-//! `$GRANARY_PYTHON` (default `python3`). Writes the table to `<target dir>/ratios.md`.
+//! `$GRANARY_PYTHON` (default: the venv of `scripts/oracles.sh`, else `python3`). Writes the table to `<target dir>/ratios.md`.
 
 use alloy_primitives::{Address, U256};
 use granary_conformance::oracles;
@@ -199,7 +199,15 @@ fn run_uniswappy(seq: &[(usize, U256)], dir: &std::path::Path) -> PyResult {
         text.push_str(&format!("swap {d} {a}\n"));
     }
     std::fs::write(&file, text).expect("write the swap sequence");
-    let python = std::env::var("GRANARY_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    // The interpreter `scripts/oracles.sh` prepares, unless one is named.
+    let venv = granary_conformance::oracles::oracles_dir().join("venv/bin/python");
+    let python = std::env::var("GRANARY_PYTHON").unwrap_or_else(|_| {
+        if venv.exists() {
+            venv.display().to_string()
+        } else {
+            "python3".to_string()
+        }
+    });
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/uniswappy_swaps.py");
     let out = Command::new(&python)
         .arg(script)
