@@ -1,27 +1,23 @@
 //! The Uniswap V2 core contracts (Factory, Pair, test ERC20) running as bytecode on revm, driven
 //! the way v2-periphery's router drives them.
 //!
-//! Calldata is encoded by hand (4-byte selector + 32-byte words). Every state-changing call is its
-//! own committed transaction. The router flows ([`V2Evm::add_liquidity`],
-//! [`V2Evm::remove_liquidity`], [`V2Evm::swap_exact_in`], [`V2Evm::swap_exact_out`]) are several
-//! transactions (transfers into the pair, then `mint`/`burn`/`swap`); since the router would run
-//! them in one transaction, a failure in any of them restores the state from before the first, so
-//! a failed step leaves no trace (no stray donation to the pair).
+//! Calldata is encoded by hand (4-byte selector + 32-byte words) and runs on
+//! [`crate::evm::Evm`]. Every state-changing call is its own committed transaction. The router
+//! flows ([`V2Evm::add_liquidity`], [`V2Evm::remove_liquidity`], [`V2Evm::swap_exact_in`],
+//! [`V2Evm::swap_exact_out`]) are several transactions (transfers into the pair, then
+//! `mint`/`burn`/`swap`); since the router would run them in one transaction, a failure in any of
+//! them restores the state from before the first, so a failed step leaves no trace (no stray
+//! donation to the pair).
 
+use crate::evm::{Calldata, Evm, abi_address, revert, word, word_address};
+pub use crate::evm::{Result, Revert, Snapshot, revert_reason};
 use crate::oracles::V2CoreArtifacts;
-use alloy_primitives::{Address, Bytes, TxKind, U256};
-use revm::context::TxEnv;
-use revm::context::result::{ExecutionResult, Output};
-use revm::database::{CacheDB, EmptyDB};
-use revm::handler::MainnetContext;
-use revm::{Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext, MainnetEvm};
+use alloy_primitives::{Address, Bytes, U256};
 use std::fmt;
 
 /// Function selectors (first 4 bytes of keccak256 of the signature).
 pub mod selector {
-    pub const TRANSFER: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb]; // transfer(address,uint256)
-    pub const BALANCE_OF: [u8; 4] = [0x70, 0xa0, 0x82, 0x31]; // balanceOf(address)
-    pub const TOTAL_SUPPLY: [u8; 4] = [0x18, 0x16, 0x0d, 0xdd]; // totalSupply()
+    pub use crate::evm::erc20::{BALANCE_OF, TOTAL_SUPPLY, TRANSFER};
     pub const CREATE_PAIR: [u8; 4] = [0xc9, 0xc6, 0x53, 0x96]; // createPair(address,address)
     pub const SET_FEE_TO: [u8; 4] = [0xf4, 0x69, 0x01, 0xed]; // setFeeTo(address)
     pub const FEE_TO: [u8; 4] = [0x01, 0x7e, 0x7e, 0x58]; // feeTo()
@@ -34,79 +30,6 @@ pub mod selector {
     pub const K_LAST: [u8; 4] = [0x74, 0x64, 0xfc, 0x3d]; // kLast()
     pub const TOKEN0: [u8; 4] = [0x0d, 0xfe, 0x16, 0x81]; // token0()
     pub const TOKEN1: [u8; 4] = [0xd2, 0x12, 0x20, 0xa7]; // token1()
-}
-
-/// Gas limit of every transaction (well above what any of these calls needs).
-const GAS_LIMIT: u64 = 10_000_000;
-
-/// A failed call: a revert with its reason string, a halt, or a check of the router library.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Revert(pub String);
-
-impl fmt::Display for Revert {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Revert {}
-
-pub type Result<T> = std::result::Result<T, Revert>;
-
-fn revert<T>(msg: &str) -> Result<T> {
-    Err(Revert(msg.to_string()))
-}
-
-/// Decode `Error(string)` revert data; anything else is shown as hex.
-pub fn revert_reason(output: &[u8]) -> String {
-    const ERROR_STRING: [u8; 4] = [0x08, 0xc3, 0x79, 0xa0];
-    if output.len() >= 68 && output[..4] == ERROR_STRING {
-        let len = U256::from_be_slice(&output[36..68]);
-        let len = usize::try_from(len).unwrap_or(usize::MAX);
-        if let Some(bytes) = output.get(68..68usize.saturating_add(len)) {
-            return String::from_utf8_lossy(bytes).into_owned();
-        }
-    }
-    if output.is_empty() {
-        "reverted without data".to_string()
-    } else {
-        format!("reverted with 0x{}", alloy_primitives::hex::encode(output))
-    }
-}
-
-/// ABI call data builder: selector followed by static 32-byte words.
-#[derive(Debug, Clone)]
-pub struct Calldata(Vec<u8>);
-
-impl Calldata {
-    pub fn new(selector: [u8; 4]) -> Self {
-        let mut v = Vec::with_capacity(4 + 32 * 5);
-        v.extend_from_slice(&selector);
-        Self(v)
-    }
-    pub fn uint(mut self, x: U256) -> Self {
-        self.0.extend_from_slice(&x.to_be_bytes::<32>());
-        self
-    }
-    pub fn address(mut self, a: Address) -> Self {
-        self.0.extend_from_slice(&[0u8; 12]);
-        self.0.extend_from_slice(a.as_slice());
-        self
-    }
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.0
-    }
-}
-
-/// The 32-byte word `i` of return data as a uint.
-fn word(out: &[u8], i: usize) -> U256 {
-    out.get(32 * i..32 * (i + 1))
-        .map(U256::from_be_slice)
-        .unwrap_or_else(|| panic!("return data too short: {} bytes, want word {i}", out.len()))
-}
-
-fn word_address(out: &[u8], i: usize) -> Address {
-    Address::from_word(word(out, i).to_be_bytes::<32>().into())
 }
 
 /// v2-periphery `UniswapV2Library` math with SafeMath semantics: a would-be overflow fails.
@@ -169,13 +92,6 @@ pub mod library {
     }
 }
 
-type Db = CacheDB<EmptyDB>;
-type Evm = MainnetEvm<MainnetContext<Db>>;
-
-/// The EVM state at a point in time, to go back to.
-#[derive(Debug, Clone)]
-pub struct Snapshot(Db);
-
 /// A deployed Factory, two test ERC20s and their pair.
 pub struct V2Evm {
     evm: Evm,
@@ -201,10 +117,6 @@ impl fmt::Debug for V2Evm {
     }
 }
 
-fn abi_word(x: U256) -> [u8; 32] {
-    x.to_be_bytes::<32>()
-}
-
 impl V2Evm {
     /// Deploy `UniswapV2Factory(fee_to_setter)` and two `ERC20(supply)` from `deployer` (who
     /// receives both supplies), then `createPair(tokens[0], tokens[1])`. Block timestamp starts at
@@ -216,14 +128,8 @@ impl V2Evm {
         supply: U256,
         timestamp: u64,
     ) -> Result<Self> {
-        let ctx = Context::mainnet().with_db(CacheDB::new(EmptyDB::default()));
-        let mut evm = ctx.build_mainnet();
-        evm.ctx.modify_block(|b| {
-            b.timestamp = U256::from(timestamp);
-            b.number = U256::from(1u8);
-        });
         let mut this = Self {
-            evm,
+            evm: Evm::new(timestamp),
             deployer,
             fee_to_setter,
             factory: Address::ZERO,
@@ -233,13 +139,12 @@ impl V2Evm {
             token1: Address::ZERO,
         };
         let mut code = artifacts.factory.bytecode.clone();
-        code.extend_from_slice(&[0u8; 12]);
-        code.extend_from_slice(fee_to_setter.as_slice());
+        code.extend_from_slice(&abi_address(fee_to_setter));
         this.factory = this.create(deployer, code)?;
         for i in 0..2 {
-            let mut code = artifacts.erc20.bytecode.clone();
-            code.extend_from_slice(&abi_word(supply));
-            this.tokens[i] = this.create(deployer, code)?;
+            this.tokens[i] = this
+                .evm
+                .deploy_erc20(&artifacts.erc20.bytecode, deployer, supply)?;
         }
         let data = Calldata::new(selector::CREATE_PAIR)
             .address(this.tokens[0])
@@ -256,92 +161,38 @@ impl V2Evm {
 
     /// Move the block clock (and the block number, by one) to `timestamp`.
     pub fn set_timestamp(&mut self, timestamp: u64) {
-        self.evm.ctx.modify_block(|b| {
-            b.timestamp = U256::from(timestamp);
-            b.number += U256::from(1u8);
-        });
+        self.evm.set_timestamp(timestamp);
     }
 
     pub fn timestamp(&self) -> u64 {
-        u64::try_from(self.evm.ctx.block.timestamp).unwrap_or(u64::MAX)
-    }
-
-    fn nonce(&self, who: Address) -> u64 {
-        self.evm
-            .ctx
-            .journaled_state
-            .database
-            .cache
-            .accounts
-            .get(&who)
-            .map_or(0, |a| a.info.nonce)
-    }
-
-    fn tx(&self, from: Address, kind: TxKind, data: Vec<u8>) -> TxEnv {
-        TxEnv::builder()
-            .caller(from)
-            .kind(kind)
-            .data(Bytes::from(data))
-            .nonce(self.nonce(from))
-            .gas_limit(GAS_LIMIT)
-            .gas_price(0)
-            .build_fill()
-    }
-
-    fn outcome(result: ExecutionResult) -> Result<Output> {
-        match result {
-            ExecutionResult::Success { output, .. } => Ok(output),
-            ExecutionResult::Revert { output, .. } => Err(Revert(revert_reason(&output))),
-            ExecutionResult::Halt { reason, .. } => Err(Revert(format!("halt: {reason:?}"))),
-        }
+        self.evm.timestamp()
     }
 
     /// Deploy `code` (creation code with constructor arguments) from `from`.
     pub fn create(&mut self, from: Address, code: Vec<u8>) -> Result<Address> {
-        let tx = self.tx(from, TxKind::Create, code);
-        let result = self
-            .evm
-            .transact_commit(tx)
-            .unwrap_or_else(|e| panic!("invalid create transaction: {e:?}"));
-        match Self::outcome(result)? {
-            Output::Create(_, Some(addr)) => Ok(addr),
-            other => revert(&format!("create returned no address: {other:?}")),
-        }
+        self.evm.create(from, code)
     }
 
     /// A committed call; its return data or why it failed.
     pub fn call(&mut self, from: Address, to: Address, data: Vec<u8>) -> Result<Bytes> {
-        let tx = self.tx(from, TxKind::Call(to), data);
-        let result = self
-            .evm
-            .transact_commit(tx)
-            .unwrap_or_else(|e| panic!("invalid transaction: {e:?}"));
-        Ok(Self::outcome(result)?.into_data())
+        self.evm.call(from, to, data)
     }
 
     /// A read-only call (executed, never committed).
     pub fn view(&mut self, to: Address, data: Vec<u8>) -> Result<Bytes> {
-        let tx = self.tx(Address::ZERO, TxKind::Call(to), data);
-        let result = self
-            .evm
-            .transact(tx)
-            .unwrap_or_else(|e| panic!("invalid view transaction: {e:?}"));
-        Ok(Self::outcome(result.result)?.into_data())
+        self.evm.view(to, data)
     }
 
     fn view_uint(&mut self, to: Address, data: Vec<u8>) -> U256 {
-        let out = self
-            .view(to, data)
-            .unwrap_or_else(|e| panic!("view call reverted: {e}"));
-        word(&out, 0)
+        self.evm.view_uint(to, data)
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot(self.evm.ctx.journaled_state.database.clone())
+        self.evm.snapshot()
     }
 
     pub fn restore(&mut self, snapshot: Snapshot) {
-        self.evm.ctx.journaled_state.database = snapshot.0;
+        self.evm.restore(snapshot);
     }
 
     /// Run `f`; if it fails, put the state back as it was before (one router transaction).
@@ -363,22 +214,15 @@ impl V2Evm {
         to: Address,
         amount: U256,
     ) -> Result<()> {
-        let data = Calldata::new(selector::TRANSFER)
-            .address(to)
-            .uint(amount)
-            .into_bytes();
-        self.call(from, token, data).map(|_| ())
+        self.evm.transfer(token, from, to, amount)
     }
 
     pub fn balance_of(&mut self, token: Address, who: Address) -> U256 {
-        let data = Calldata::new(selector::BALANCE_OF)
-            .address(who)
-            .into_bytes();
-        self.view_uint(token, data)
+        self.evm.balance_of(token, who)
     }
 
     pub fn total_supply(&mut self, token: Address) -> U256 {
-        self.view_uint(token, Calldata::new(selector::TOTAL_SUPPLY).into_bytes())
+        self.evm.total_supply(token)
     }
 
     // ----- Factory -----
@@ -609,17 +453,5 @@ mod tests {
         for (sel, sig) in cases {
             assert_eq!(sel[..], keccak256(sig)[..4], "{sig}");
         }
-    }
-
-    #[test]
-    fn revert_reason_decodes_error_string() {
-        let mut data = vec![0x08, 0xc3, 0x79, 0xa0];
-        data.extend_from_slice(&abi_word(U256::from(32u8)));
-        data.extend_from_slice(&abi_word(U256::from(12u8)));
-        let mut s = b"UniswapV2: K".to_vec();
-        s.resize(32, 0);
-        data.extend_from_slice(&s);
-        assert_eq!(revert_reason(&data), "UniswapV2: K");
-        assert_eq!(revert_reason(&[]), "reverted without data");
     }
 }
