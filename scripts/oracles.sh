@@ -10,16 +10,14 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 oracles="${GRANARY_ORACLES_DIR:-$root/.oracles}"
 mkdir -p "$oracles"
 
-if [ ! -f "$oracles/node_modules/@uniswap/v2-core/build/UniswapV2Pair.json" ]; then
-  echo "oracles: npm install @uniswap/v2-core@1.0.1"
-  npm install --no-save --no-audit --no-fund --prefix "$oracles" @uniswap/v2-core@1.0.1 >/dev/null
-fi
-test -f "$oracles/node_modules/@uniswap/v2-core/build/UniswapV2Pair.json"
-if [ ! -f "$oracles/node_modules/synthetix/publish/deployed/mainnet/deployment.json" ]; then
-  echo "oracles: npm install synthetix@2.102.1"
+# Both npm packages in one command: `npm install --no-save` of one removes the other.
+v2="$oracles/node_modules/@uniswap/v2-core/build/UniswapV2Pair.json"
+snx="$oracles/node_modules/synthetix/publish/deployed/mainnet/deployment.json"
+if [ ! -f "$v2" ] || [ ! -f "$snx" ]; then
+  echo "oracles: npm install @uniswap/v2-core@1.0.1 synthetix@2.102.1"
   npm install --no-save --no-audit --no-fund --prefix "$oracles" @uniswap/v2-core@1.0.1 synthetix@2.102.1 >/dev/null
 fi
-test -f "$oracles/node_modules/synthetix/publish/deployed/mainnet/deployment.json"
+test -f "$v2" && test -f "$snx"
 
 if [ ! -x "$oracles/venv/bin/python" ]; then
   echo "oracles: python venv"

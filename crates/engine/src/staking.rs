@@ -265,9 +265,7 @@ impl Engine {
         amount: U256,
         duration_s: u64,
     ) -> Result<()> {
-        if amount.is_zero() {
-            return Err(EngineError::ZeroAmount { field: "amount" });
-        }
+        // A notify of 0 is allowed, as in StakingRewards: it spreads the leftover over a new period.
         if duration_s == 0 {
             return Err(EngineError::invalid(
                 "duration_s",
