@@ -10,9 +10,13 @@ use crate::error::{EngineError, Result};
 use crate::farm::{Farm, FarmPool, FarmUser};
 use crate::math::{self, U256};
 use crate::staking::{Position, StakingPool};
-use alloy_primitives::map::HashMap;
 use alloy_primitives::{Address, keccak256};
 use std::collections::BTreeMap;
+
+/// Hash maps keyed by (index, address). FxHash: addresses are keccak outputs, already well
+/// spread, so a multiply-rotate hash is enough and several times cheaper than SipHash. Iteration
+/// order never reaches results (the state encoding sorts).
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 pub type ChainIx = usize;
 pub type TokenIx = usize;
