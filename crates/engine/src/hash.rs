@@ -8,8 +8,7 @@ use crate::staking::{EarlyExit, PenaltyTo};
 use crate::state::{Engine, Minter};
 use alloy_primitives::{B256, keccak256};
 
-/// Version tag of the hashed encoding; bump it when the layout changes.
-const STATE_ENCODING_VERSION: u8 = 1;
+use crate::snapshot::STATE_ENCODING_VERSION;
 
 impl Engine {
     /// The canonical encoding of the state.

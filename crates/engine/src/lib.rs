@@ -13,6 +13,7 @@ pub mod error;
 pub mod farm;
 pub mod hash;
 pub mod math;
+pub mod snapshot;
 pub mod staking;
 pub mod state;
 pub mod tx;

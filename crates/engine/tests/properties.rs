@@ -92,6 +92,17 @@ fn step(e: &mut Engine, who: Address, action: &Action, may_receive: &[Address]) 
     r.ok()
 }
 
+/// A snapshot of the state restores to the same bytes.
+fn assert_snapshot_round_trips(e: &Engine) {
+    let bytes = e.encode_state();
+    let restored = Engine::decode_state(&bytes).map(|d| d.encode_state());
+    assert_eq!(
+        restored.as_deref().ok(),
+        Some(bytes.as_slice()),
+        "snapshot round trip"
+    );
+}
+
 // ---------------------------------------------------------------- constant-product pools
 
 #[derive(Debug, Clone)]
@@ -333,6 +344,7 @@ fn run_amm(fee_on: bool, ops: &[AmmOp]) {
             assert_eq!(e.balance(p.tokens[1], p.address), p.reserves[1]);
         }
     }
+    assert_snapshot_round_trips(&e);
 }
 
 proptest! {
@@ -587,6 +599,7 @@ fn run_farm(funding: Funding, fee_bps: u32, rate: U256, start: u64, ops: &[FarmO
             "rewards promised exceed rewards emitted"
         );
     }
+    assert_snapshot_round_trips(&e);
 }
 
 proptest! {
@@ -778,6 +791,7 @@ fn run_staking(penalty_bps: u32, forfeit: bool, ops: &[StakeOp]) {
             }
         }
     }
+    assert_snapshot_round_trips(&e);
 }
 
 proptest! {
