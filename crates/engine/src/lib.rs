@@ -16,12 +16,14 @@ pub mod math;
 pub mod snapshot;
 pub mod staking;
 pub mod state;
+pub mod system;
 pub mod tx;
 
 pub use action::{Action, Outcome};
 pub use alloy_primitives::{Address, B256, U256};
 pub use error::{EngineError, Result};
 pub use state::{BlockSeal, Chain, Engine, Minter, Token};
+pub use system::SystemOp;
 pub use tx::{SignedTransaction, Transaction, VerifiedTransaction};
 /// The secp256k1 secret key type used by `tx::dev_key` and `Transaction::sign`.
 pub mod secp256k1_key {

@@ -553,6 +553,9 @@ impl Engine {
         if self.chain_by_id.contains_key(id) || self.chain_by_eip155.contains_key(&chain_id) {
             return Err(EngineError::DuplicateId(id.to_string()));
         }
+        if name.len() > 64 {
+            return Err(EngineError::invalid("name", "at most 64 bytes"));
+        }
         if block_time_s == 0 {
             return Err(EngineError::invalid(
                 "block_time_s",
@@ -577,11 +580,20 @@ impl Engine {
     }
 
     /// Set a chain's native gas token and gas price (for the hub's cost model).
-    pub fn set_gas_model(&mut self, chain: ChainIx, native_symbol: &str, gas_price_wei: U256) {
+    pub fn set_gas_model(
+        &mut self,
+        chain: ChainIx,
+        native_symbol: &str,
+        gas_price_wei: U256,
+    ) -> Result<()> {
+        if native_symbol.len() > 32 {
+            return Err(EngineError::invalid("native_symbol", "at most 32 bytes"));
+        }
         let c = self.chain_mut(chain);
         c.native_symbol = native_symbol.to_string();
         c.gas_price_wei = gas_price_wei;
         self.undo.clear();
+        Ok(())
     }
 
     /// Register a token with a given minter (an operator action). The address is derived from
@@ -611,6 +623,9 @@ impl Engine {
         check_id("id", id)?;
         if self.token_by_id.contains_key(id) {
             return Err(EngineError::DuplicateId(id.to_string()));
+        }
+        if symbol.len() > 32 {
+            return Err(EngineError::invalid("symbol", "at most 32 bytes"));
         }
         if decimals > 36 {
             return Err(EngineError::invalid("decimals", "at most 36"));

@@ -254,7 +254,7 @@ impl Runner {
                         Some(v) => amount_value(v, "gas_price_wei")?,
                         None => self.engine.chain(ix).gas_price_wei,
                     };
-                    self.engine.set_gas_model(ix, sym, price);
+                    self.engine.set_gas_model(ix, sym, price)?;
                 }
             }
             "token" => {
