@@ -9,6 +9,11 @@ use crate::math::U256;
 use crate::staking::{EarlyExit, PenaltyTo, Term};
 use alloy_primitives::Address;
 
+/// keccak256 of `bytes` (re-exported for layers that hash state without depending on alloy).
+pub fn keccak(bytes: &[u8]) -> [u8; 32] {
+    alloy_primitives::keccak256(bytes).0
+}
+
 /// Most ids or amounts one action may carry (bounds decoding work).
 pub const MAX_PARTS: usize = 64;
 /// Longest string field.
