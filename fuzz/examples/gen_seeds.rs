@@ -23,14 +23,7 @@ fn main() {
     }
     let sc_dir = root.join("scenario_parse");
     fs::create_dir_all(&sc_dir).expect("create seeds/scenario_parse");
-    fs::write(
-        sc_dir.join("fixture.json"),
-        granary_fuzz::FIXTURE_SCENARIO.as_bytes(),
-    )
-    .expect("write the fixture scenario");
-    println!(
-        "wrote {} tx_decode seeds and 1 scenario_parse seed under {}",
-        seeds.len(),
-        root.display()
-    );
+    fs::write(sc_dir.join("fixture.json"), granary_fuzz::FIXTURE_SCENARIO.as_bytes())
+        .expect("write the fixture scenario");
+    println!("wrote {} tx_decode seeds and 1 scenario_parse seed under {}", seeds.len(), root.display());
 }

@@ -32,10 +32,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(ok.is_some(), "step {i} has no ok flag: {line}");
         if ok == Some(false) {
             let code = line.pointer("/error/code").and_then(|v| v.as_str());
-            assert!(
-                code.is_some_and(|c| !c.is_empty()),
-                "a failed step has an error code: {line}"
-            );
+            assert!(code.is_some_and(|c| !c.is_empty()), "a failed step has an error code: {line}");
         }
     }
     let again = granary_scenario::run_text(text).expect("parses again");

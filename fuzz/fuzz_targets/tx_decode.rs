@@ -31,16 +31,10 @@ fuzz_target!(|data: &[u8]| {
     let mut engine = base.clone();
     let before = engine.state_hash();
     match engine.submit(&stx) {
-        Ok(_) => assert!(
-            verified.is_ok(),
-            "submit accepted a transaction that does not verify: {stx:?}"
-        ),
-        Err(e) => assert_eq!(
-            engine.state_hash(),
-            before,
-            "a rejected submit ({}) changed the state: {stx:?}",
-            e.code()
-        ),
+        Ok(_) => assert!(verified.is_ok(), "submit accepted a transaction that does not verify: {stx:?}"),
+        Err(e) => {
+            assert_eq!(engine.state_hash(), before, "a rejected submit ({}) changed the state: {stx:?}", e.code())
+        }
     }
 
     // The same action from a real signer, so that execution is reached.
@@ -49,18 +43,10 @@ fuzz_target!(|data: &[u8]| {
         let Some(resigned) = sign_for(&engine, who, stx.tx.action.clone()) else {
             return;
         };
-        assert!(
-            resigned.clone().verify().is_ok(),
-            "a fresh signature verifies"
-        );
+        assert!(resigned.clone().verify().is_ok(), "a fresh signature verifies");
         let before = engine.state_hash();
         if let Err(e) = engine.submit(&resigned) {
-            assert_eq!(
-                engine.state_hash(),
-                before,
-                "a rejected action ({}) changed the state: {resigned:?}",
-                e.code()
-            );
+            assert_eq!(engine.state_hash(), before, "a rejected action ({}) changed the state: {resigned:?}", e.code());
         }
     }
 });

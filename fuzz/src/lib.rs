@@ -56,16 +56,11 @@ pub const FIXTURE_SCENARIO: &str = r#"{"name": "fuzz-fixture", "steps": [
 pub fn fixture() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let steps =
-            granary_scenario::parse_steps(FIXTURE_SCENARIO).expect("the fixture scenario parses");
+        let steps = granary_scenario::parse_steps(FIXTURE_SCENARIO).expect("the fixture scenario parses");
         let mut runner = Runner::new();
         for (i, step) in steps.iter().enumerate() {
             let line = runner.step_line(i, step);
-            assert_eq!(
-                line.get("ok").and_then(|v| v.as_bool()),
-                Some(true),
-                "fixture step {i} failed: {line}"
-            );
+            assert_eq!(line.get("ok").and_then(|v| v.as_bool()), Some(true), "fixture step {i} failed: {line}");
         }
         runner.engine
     })
@@ -105,24 +100,8 @@ pub fn seed_transactions() -> Vec<(String, SignedTransaction)> {
     let (_, alice) = actor("alice");
     let (_, bob) = actor("bob");
     let list: Vec<(&str, &str, Action)> = vec![
-        (
-            "transfer",
-            "alice",
-            Action::Transfer {
-                token: s("A"),
-                to: bob,
-                amount: e18(1),
-            },
-        ),
-        (
-            "transfer_too_much",
-            "bob",
-            Action::Transfer {
-                token: s("A"),
-                to: alice,
-                amount: U256::MAX,
-            },
-        ),
+        ("transfer", "alice", Action::Transfer { token: s("A"), to: bob, amount: e18(1) }),
+        ("transfer_too_much", "bob", Action::Transfer { token: s("A"), to: alice, amount: U256::MAX }),
         (
             "create_token",
             "bob",
@@ -134,40 +113,10 @@ pub fn seed_transactions() -> Vec<(String, SignedTransaction)> {
                 initial_supply: U256::from(1_000_000u64),
             },
         ),
-        (
-            "mint",
-            "owner",
-            Action::Mint {
-                token: s("A"),
-                to: bob,
-                amount: e18(3),
-            },
-        ),
-        (
-            "create_pool",
-            "alice",
-            Action::CreatePool {
-                id: s("AR"),
-                tokens: [s("A"), s("R")],
-                fee_bps: 5,
-            },
-        ),
-        (
-            "set_fee_to",
-            "owner",
-            Action::SetFeeTo {
-                pool: s("AB"),
-                fee_to: Some(bob),
-            },
-        ),
-        (
-            "set_fee_to_none",
-            "owner",
-            Action::SetFeeTo {
-                pool: s("AB"),
-                fee_to: None,
-            },
-        ),
+        ("mint", "owner", Action::Mint { token: s("A"), to: bob, amount: e18(3) }),
+        ("create_pool", "alice", Action::CreatePool { id: s("AR"), tokens: [s("A"), s("R")], fee_bps: 5 }),
+        ("set_fee_to", "owner", Action::SetFeeTo { pool: s("AB"), fee_to: Some(bob) }),
+        ("set_fee_to_none", "owner", Action::SetFeeTo { pool: s("AB"), fee_to: None }),
         (
             "add_liquidity",
             "alice",
@@ -189,12 +138,7 @@ pub fn seed_transactions() -> Vec<(String, SignedTransaction)> {
         (
             "swap_exact_in",
             "alice",
-            Action::SwapExactIn {
-                path: vec![s("AB")],
-                token_in: s("A"),
-                amount_in: e18(1),
-                min_out: U256::ZERO,
-            },
+            Action::SwapExactIn { path: vec![s("AB")], token_in: s("A"), amount_in: e18(1), min_out: U256::ZERO },
         ),
         (
             "swap_exact_in_two_hops",
@@ -209,22 +153,12 @@ pub fn seed_transactions() -> Vec<(String, SignedTransaction)> {
         (
             "swap_exact_in_slippage",
             "alice",
-            Action::SwapExactIn {
-                path: vec![s("AB")],
-                token_in: s("A"),
-                amount_in: e18(1),
-                min_out: U256::MAX,
-            },
+            Action::SwapExactIn { path: vec![s("AB")], token_in: s("A"), amount_in: e18(1), min_out: U256::MAX },
         ),
         (
             "swap_exact_out",
             "alice",
-            Action::SwapExactOut {
-                path: vec![s("BA")],
-                token_in: s("B"),
-                amount_out: e18(1),
-                max_in: U256::MAX,
-            },
+            Action::SwapExactOut { path: vec![s("BA")], token_in: s("B"), amount_out: e18(1), max_in: U256::MAX },
         ),
         (
             "create_farm",
@@ -242,117 +176,29 @@ pub fn seed_transactions() -> Vec<(String, SignedTransaction)> {
         (
             "add_farm_pool",
             "owner",
-            Action::AddFarmPool {
-                id: s("F2"),
-                farm: s("F"),
-                stake_token: s("R"),
-                alloc_point: 10,
-                deposit_fee_bps: 0,
-            },
+            Action::AddFarmPool { id: s("F2"), farm: s("F"), stake_token: s("R"), alloc_point: 10, deposit_fee_bps: 0 },
         ),
-        (
-            "set_alloc_point",
-            "owner",
-            Action::SetAllocPoint {
-                farm_pool: s("F0"),
-                alloc_point: 0,
-            },
-        ),
-        (
-            "set_reward_per_second",
-            "owner",
-            Action::SetRewardPerSecond {
-                farm: s("F"),
-                reward_per_second: e18(2),
-            },
-        ),
-        (
-            "set_migrator",
-            "owner",
-            Action::SetMigrator {
-                farm: s("F"),
-                migrator: Some(bob),
-            },
-        ),
-        (
-            "set_paused",
-            "owner",
-            Action::SetPaused {
-                farm: s("F"),
-                paused: true,
-            },
-        ),
-        (
-            "owner_mint",
-            "owner",
-            Action::OwnerMint {
-                farm: s("F"),
-                to: alice,
-                amount: e18(1),
-            },
-        ),
-        (
-            "migrate_without_migrator",
-            "bob",
-            Action::Migrate { farm_pool: s("F0") },
-        ),
-        (
-            "fund_farm",
-            "owner",
-            Action::FundFarm {
-                farm: s("G"),
-                amount: U256::from(500u32),
-            },
-        ),
+        ("set_alloc_point", "owner", Action::SetAllocPoint { farm_pool: s("F0"), alloc_point: 0 }),
+        ("set_reward_per_second", "owner", Action::SetRewardPerSecond { farm: s("F"), reward_per_second: e18(2) }),
+        ("set_migrator", "owner", Action::SetMigrator { farm: s("F"), migrator: Some(bob) }),
+        ("set_paused", "owner", Action::SetPaused { farm: s("F"), paused: true }),
+        ("owner_mint", "owner", Action::OwnerMint { farm: s("F"), to: alice, amount: e18(1) }),
+        ("migrate_without_migrator", "bob", Action::Migrate { farm_pool: s("F0") }),
+        ("fund_farm", "owner", Action::FundFarm { farm: s("G"), amount: U256::from(500u32) }),
         (
             "queue_admin",
             "owner",
             Action::QueueAdmin {
                 farm: s("G"),
-                action: Box::new(Action::SetRewardPerSecond {
-                    farm: s("G"),
-                    reward_per_second: U256::from(7u8),
-                }),
+                action: Box::new(Action::SetRewardPerSecond { farm: s("G"), reward_per_second: U256::from(7u8) }),
             },
         ),
-        (
-            "timelocked_direct",
-            "owner",
-            Action::SetAllocPoint {
-                farm_pool: s("G0"),
-                alloc_point: 3,
-            },
-        ),
-        (
-            "execute_queued_unknown",
-            "owner",
-            Action::ExecuteQueued {
-                farm: s("G"),
-                queue_id: 0,
-            },
-        ),
-        (
-            "deposit",
-            "alice",
-            Action::Deposit {
-                farm_pool: s("F1"),
-                amount: U256::from(1_000_000u64),
-            },
-        ),
-        (
-            "withdraw",
-            "alice",
-            Action::Withdraw {
-                farm_pool: s("F0"),
-                amount: e18(1),
-            },
-        ),
+        ("timelocked_direct", "owner", Action::SetAllocPoint { farm_pool: s("G0"), alloc_point: 3 }),
+        ("execute_queued_unknown", "owner", Action::ExecuteQueued { farm: s("G"), queue_id: 0 }),
+        ("deposit", "alice", Action::Deposit { farm_pool: s("F1"), amount: U256::from(1_000_000u64) }),
+        ("withdraw", "alice", Action::Withdraw { farm_pool: s("F0"), amount: e18(1) }),
         ("harvest", "alice", Action::Harvest { farm_pool: s("F0") }),
-        (
-            "emergency_withdraw",
-            "alice",
-            Action::EmergencyWithdraw { farm_pool: s("F0") },
-        ),
+        ("emergency_withdraw", "alice", Action::EmergencyWithdraw { farm_pool: s("F0") }),
         (
             "create_staking_pool",
             "owner",
@@ -360,10 +206,7 @@ pub fn seed_transactions() -> Vec<(String, SignedTransaction)> {
                 id: s("T"),
                 stake_token: s("R"),
                 reward_token: s("R"),
-                terms: vec![granary_engine::staking::Term {
-                    days: 7,
-                    boost_bps: 11_000,
-                }],
+                terms: vec![granary_engine::staking::Term { days: 7, boost_bps: 11_000 }],
                 early_exit: granary_engine::staking::EarlyExit::Penalty {
                     penalty_bps: 500,
                     forfeit_rewards: true,
@@ -371,44 +214,21 @@ pub fn seed_transactions() -> Vec<(String, SignedTransaction)> {
                 },
             },
         ),
-        (
-            "notify_reward",
-            "owner",
-            Action::NotifyReward {
-                staking_pool: s("S"),
-                amount: e18(10),
-                duration_s: 3600,
-            },
-        ),
-        (
-            "stake",
-            "bob",
-            Action::Stake {
-                staking_pool: s("S"),
-                amount: e18(1),
-                term_days: 0,
-            },
-        ),
-        (
-            "unstake_early_with_penalty",
-            "alice",
-            Action::Unstake { position: 0 },
-        ),
+        ("notify_reward", "owner", Action::NotifyReward { staking_pool: s("S"), amount: e18(10), duration_s: 3600 }),
+        ("stake", "bob", Action::Stake { staking_pool: s("S"), amount: e18(1), term_days: 0 }),
+        ("unstake_early_with_penalty", "alice", Action::Unstake { position: 0 }),
         ("claim", "alice", Action::Claim { position: 0 }),
     ];
     let mut out = Vec::new();
     for (name, who, action) in list {
-        let stx = sign_for(e, who, action)
-            .unwrap_or_else(|| panic!("seed {name} names objects of the fixture"));
+        let stx = sign_for(e, who, action).unwrap_or_else(|| panic!("seed {name} names objects of the fixture"));
         out.push((name.to_string(), stx));
     }
     // Envelope rejections: a foreign signer, a stale nonce, an expired deadline, a wrong chain.
     let base = out[0].1.clone();
     let mut foreign = base.clone();
     foreign.tx.sender = bob;
-    let chain = e
-        .chain_ix_by_eip155(foreign.tx.chain_id)
-        .expect("the fixture has the chain");
+    let chain = e.chain_ix_by_eip155(foreign.tx.chain_id).expect("the fixture has the chain");
     foreign.tx.nonce = e.nonce(chain, bob);
     out.push(("bad_signature".into(), foreign));
     let (alice_key, _) = actor("alice");

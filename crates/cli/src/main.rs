@@ -5,11 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "granary",
-    version,
-    about = "Granary: a DeFi mining platform — exact engine, hub, wallet and lab"
-)]
+#[command(name = "granary", version, about = "Granary: a DeFi mining platform — exact engine, hub, wallet and lab")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,9 +35,7 @@ enum ScenarioCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Scenario {
-            command: ScenarioCommand::Run { file, strict },
-        } => scenario_run(&file, strict),
+        Command::Scenario { command: ScenarioCommand::Run { file, strict } } => scenario_run(&file, strict),
     }
 }
 

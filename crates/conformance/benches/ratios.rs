@@ -79,8 +79,7 @@ fn run_bare(seq: &[(usize, U256)]) -> (Duration, [U256; 2]) {
         let start = Instant::now();
         for &(dir, amount_in) in seq {
             let (i, o) = (dir, 1 - dir);
-            let out = amm::get_amount_out(black_box(amount_in), r[i], r[o], FEE_BPS)
-                .expect("bare get_amount_out");
+            let out = amm::get_amount_out(black_box(amount_in), r[i], r[o], FEE_BPS).expect("bare get_amount_out");
             r[i] += amount_in;
             r[o] -= out;
         }
@@ -95,30 +94,14 @@ fn engine_with_pool() -> Engine {
     let chain = engine.create_chain("c", 1, "c", 12).expect("chain");
     let funds = e18(1_000_000_000_000);
     for id in ["T0", "T1"] {
-        let t = engine
-            .create_token(id, chain, id, 18, Minter::Account(TRADER))
-            .expect("token");
+        let t = engine.create_token(id, chain, id, 18, Minter::Account(TRADER)).expect("token");
         engine.faucet_mint(t, TRADER, funds).expect("fund");
     }
     engine
-        .execute(
-            TRADER,
-            &Action::CreatePool {
-                id: "P".into(),
-                tokens: ["T0".into(), "T1".into()],
-                fee_bps: FEE_BPS,
-            },
-        )
+        .execute(TRADER, &Action::CreatePool { id: "P".into(), tokens: ["T0".into(), "T1".into()], fee_bps: FEE_BPS })
         .expect("pool");
     engine
-        .execute(
-            TRADER,
-            &Action::AddLiquidity {
-                pool: "P".into(),
-                amounts: initial_reserves(),
-                min: [U256::ZERO; 2],
-            },
-        )
+        .execute(TRADER, &Action::AddLiquidity { pool: "P".into(), amounts: initial_reserves(), min: [U256::ZERO; 2] })
         .expect("liquidity");
     engine.advance(chain, 12).expect("clock");
     engine
@@ -155,8 +138,7 @@ fn run_revm(seq: &[(usize, U256)], artifacts: &oracles::V2CoreArtifacts) -> (Dur
     let mut last = [U256::ZERO; 2];
     for _ in 0..REPS_REVM {
         let supply = U256::from(1u8) << 200;
-        let mut evm =
-            V2Evm::deploy(artifacts, TRADER, TRADER, supply, 1_700_000_000).expect("deploy");
+        let mut evm = V2Evm::deploy(artifacts, TRADER, TRADER, supply, 1_700_000_000).expect("deploy");
         let r = initial_reserves();
         let pair = evm.pair;
         evm.transfer(evm.token0, TRADER, pair, r[0]).expect("in");
@@ -168,17 +150,13 @@ fn run_revm(seq: &[(usize, U256)], artifacts: &oracles::V2CoreArtifacts) -> (Dur
         for &(dir, amount_in) in seq {
             let (i, o) = (dir, 1 - dir);
             let out = library::get_amount_out(amount_in, r[i], r[o]).expect("getAmountOut");
-            evm.pay_and_swap(TRADER, dir == 0, amount_in, out, TRADER)
-                .expect("swap on the pair bytecode");
+            evm.pay_and_swap(TRADER, dir == 0, amount_in, out, TRADER).expect("swap on the pair bytecode");
             r[i] += amount_in;
             r[o] -= out;
         }
         runs.push(start.elapsed());
         last = evm.reserves().0;
-        assert_eq!(
-            last, r,
-            "the pair's reserves drifted from the router's view"
-        );
+        assert_eq!(last, r, "the pair's reserves drifted from the router's view");
     }
     (median(runs), last)
 }
@@ -201,13 +179,8 @@ fn run_uniswappy(seq: &[(usize, U256)], dir: &std::path::Path) -> PyResult {
     std::fs::write(&file, text).expect("write the swap sequence");
     // The interpreter `scripts/oracles.sh` prepares, unless one is named.
     let venv = granary_conformance::oracles::oracles_dir().join("venv/bin/python");
-    let python = std::env::var("GRANARY_PYTHON").unwrap_or_else(|_| {
-        if venv.exists() {
-            venv.display().to_string()
-        } else {
-            "python3".to_string()
-        }
-    });
+    let python = std::env::var("GRANARY_PYTHON")
+        .unwrap_or_else(|_| if venv.exists() { venv.display().to_string() } else { "python3".to_string() });
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/uniswappy_swaps.py");
     let out = Command::new(&python)
         .arg(script)
@@ -222,25 +195,16 @@ fn run_uniswappy(seq: &[(usize, U256)], dir: &std::path::Path) -> PyResult {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let json: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("the script prints one JSON object");
-    let reserve = |i: usize| -> U256 {
-        json["reserves"][i]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .expect("reserves")
-    };
-    let version = Command::new(&python).arg("--version").output().map_or_else(
-        |_| python.clone(),
-        |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
-    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the script prints one JSON object");
+    let reserve = |i: usize| -> U256 { json["reserves"][i].as_str().and_then(|s| s.parse().ok()).expect("reserves") };
+    let version = Command::new(&python)
+        .arg("--version")
+        .output()
+        .map_or_else(|_| python.clone(), |o| String::from_utf8_lossy(&o.stdout).trim().to_string());
     PyResult {
         ops_per_s: json["ops_per_s"].as_f64().expect("ops_per_s"),
         reserves: [reserve(0), reserve(1)],
-        version: json["uniswappy_version"]
-            .as_str()
-            .unwrap_or("?")
-            .to_string(),
+        version: json["uniswappy_version"].as_str().unwrap_or("?").to_string(),
         python: version,
     }
 }
@@ -287,10 +251,7 @@ fn main() {
     let py = run_uniswappy(&seq, &target);
 
     assert_eq!(engine_r, bare_r, "engine and bare arithmetic disagree");
-    assert_eq!(
-        revm_r, bare_r,
-        "the pair bytecode and bare arithmetic disagree"
-    );
+    assert_eq!(revm_r, bare_r, "the pair bytecode and bare arithmetic disagree");
 
     let (bare_ops, engine_ops, revm_ops) = (ops_per_s(bare), ops_per_s(engine), ops_per_s(revm));
     let engine_vs_bare = engine.as_secs_f64() / bare.as_secs_f64();
@@ -298,10 +259,7 @@ fn main() {
     let engine_vs_revm = engine_ops / revm_ops;
     let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
     let ns = |ops: f64| 1e9 / ops;
-    let py_diff = [
-        py.reserves[0].abs_diff(bare_r[0]),
-        py.reserves[1].abs_diff(bare_r[1]),
-    ];
+    let py_diff = [py.reserves[0].abs_diff(bare_r[0]), py.reserves[1].abs_diff(bare_r[1])];
 
     let mut md = String::new();
     md.push_str("# Swap throughput ratios\n\n");
@@ -315,22 +273,10 @@ fn main() {
     ));
     md.push_str("| implementation | ops/s | ns/swap |\n|---|---:|---:|\n");
     let rows = [
-        (
-            "bare `amm::get_amount_out` + reserve update".to_string(),
-            bare_ops,
-        ),
-        (
-            "engine `Engine::execute(SwapExactIn)`".to_string(),
-            engine_ops,
-        ),
-        (
-            "Uniswap V2 pair bytecode on revm 43 (transfer + swap)".to_string(),
-            revm_ops,
-        ),
-        (
-            format!("uniswappy {} integer mode ({})", py.version, py.python),
-            py.ops_per_s,
-        ),
+        ("bare `amm::get_amount_out` + reserve update".to_string(), bare_ops),
+        ("engine `Engine::execute(SwapExactIn)`".to_string(), engine_ops),
+        ("Uniswap V2 pair bytecode on revm 43 (transfer + swap)".to_string(), revm_ops),
+        (format!("uniswappy {} integer mode ({})", py.version, py.python), py.ops_per_s),
     ];
     for (name, ops) in &rows {
         md.push_str(&format!("| {name} | {ops:.0} | {:.1} |\n", ns(*ops)));

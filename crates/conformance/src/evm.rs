@@ -123,9 +123,7 @@ pub struct Evm {
 
 impl fmt::Debug for Evm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Evm")
-            .field("timestamp", &self.timestamp())
-            .finish_non_exhaustive()
+        f.debug_struct("Evm").field("timestamp", &self.timestamp()).finish_non_exhaustive()
     }
 }
 
@@ -154,14 +152,7 @@ impl Evm {
     }
 
     fn nonce(&self, who: Address) -> u64 {
-        self.inner
-            .ctx
-            .journaled_state
-            .database
-            .cache
-            .accounts
-            .get(&who)
-            .map_or(0, |a| a.info.nonce)
+        self.inner.ctx.journaled_state.database.cache.accounts.get(&who).map_or(0, |a| a.info.nonce)
     }
 
     fn tx(&self, from: Address, kind: TxKind, data: Vec<u8>) -> TxEnv {
@@ -186,10 +177,7 @@ impl Evm {
     /// Deploy `code` (creation code with constructor arguments) from `from`.
     pub fn create(&mut self, from: Address, code: Vec<u8>) -> Result<Address> {
         let tx = self.tx(from, TxKind::Create, code);
-        let result = self
-            .inner
-            .transact_commit(tx)
-            .unwrap_or_else(|e| panic!("invalid create transaction: {e:?}"));
+        let result = self.inner.transact_commit(tx).unwrap_or_else(|e| panic!("invalid create transaction: {e:?}"));
         match Self::outcome(result)? {
             Output::Create(_, Some(addr)) => Ok(addr),
             other => revert(&format!("create returned no address: {other:?}")),
@@ -199,28 +187,20 @@ impl Evm {
     /// A committed call; its return data or why it failed.
     pub fn call(&mut self, from: Address, to: Address, data: Vec<u8>) -> Result<Bytes> {
         let tx = self.tx(from, TxKind::Call(to), data);
-        let result = self
-            .inner
-            .transact_commit(tx)
-            .unwrap_or_else(|e| panic!("invalid transaction: {e:?}"));
+        let result = self.inner.transact_commit(tx).unwrap_or_else(|e| panic!("invalid transaction: {e:?}"));
         Ok(Self::outcome(result)?.into_data())
     }
 
     /// A read-only call (executed, never committed).
     pub fn view(&mut self, to: Address, data: Vec<u8>) -> Result<Bytes> {
         let tx = self.tx(Address::ZERO, TxKind::Call(to), data);
-        let result = self
-            .inner
-            .transact(tx)
-            .unwrap_or_else(|e| panic!("invalid view transaction: {e:?}"));
+        let result = self.inner.transact(tx).unwrap_or_else(|e| panic!("invalid view transaction: {e:?}"));
         Ok(Self::outcome(result.result)?.into_data())
     }
 
     /// A read-only call returning one uint; panics if it reverts.
     pub fn view_uint(&mut self, to: Address, data: Vec<u8>) -> U256 {
-        let out = self
-            .view(to, data)
-            .unwrap_or_else(|e| panic!("view call reverted: {e}"));
+        let out = self.view(to, data).unwrap_or_else(|e| panic!("view call reverted: {e}"));
         word(&out, 0)
     }
 
@@ -235,42 +215,19 @@ impl Evm {
     // ----- ERC20 -----
 
     /// Deploy an ERC20 whose constructor takes one argument, the supply minted to `from`.
-    pub fn deploy_erc20(
-        &mut self,
-        creation_code: &[u8],
-        from: Address,
-        supply: U256,
-    ) -> Result<Address> {
+    pub fn deploy_erc20(&mut self, creation_code: &[u8], from: Address, supply: U256) -> Result<Address> {
         let mut code = creation_code.to_vec();
         code.extend_from_slice(&abi_word(supply));
         self.create(from, code)
     }
 
-    pub fn transfer(
-        &mut self,
-        token: Address,
-        from: Address,
-        to: Address,
-        amount: U256,
-    ) -> Result<()> {
-        let data = Calldata::new(erc20::TRANSFER)
-            .address(to)
-            .uint(amount)
-            .into_bytes();
+    pub fn transfer(&mut self, token: Address, from: Address, to: Address, amount: U256) -> Result<()> {
+        let data = Calldata::new(erc20::TRANSFER).address(to).uint(amount).into_bytes();
         self.call(from, token, data).map(|_| ())
     }
 
-    pub fn approve(
-        &mut self,
-        token: Address,
-        owner: Address,
-        spender: Address,
-        amount: U256,
-    ) -> Result<()> {
-        let data = Calldata::new(erc20::APPROVE)
-            .address(spender)
-            .uint(amount)
-            .into_bytes();
+    pub fn approve(&mut self, token: Address, owner: Address, spender: Address, amount: U256) -> Result<()> {
+        let data = Calldata::new(erc20::APPROVE).address(spender).uint(amount).into_bytes();
         self.call(owner, token, data).map(|_| ())
     }
 

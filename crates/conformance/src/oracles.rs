@@ -48,11 +48,7 @@ pub const V2_CORE: NpmPackage = NpmPackage {
     name: "@uniswap/v2-core",
     version: V2_CORE_VERSION,
     spec: V2_CORE_PACKAGE,
-    files: &[
-        "build/UniswapV2Factory.json",
-        "build/UniswapV2Pair.json",
-        "build/ERC20.json",
-    ],
+    files: &["build/UniswapV2Factory.json", "build/UniswapV2Pair.json", "build/ERC20.json"],
 };
 
 /// The Synthetix mainnet deployment record (creation code and ABI of every contract source).
@@ -90,11 +86,7 @@ fn err<T>(msg: impl Into<String>) -> Result<T> {
 /// The cargo workspace root (two levels above this crate's manifest).
 pub fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = manifest
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(manifest)
-        .to_path_buf();
+    let root = manifest.parent().and_then(Path::parent).unwrap_or(manifest).to_path_buf();
     root.canonicalize().unwrap_or(root)
 }
 
@@ -109,10 +101,7 @@ pub fn oracles_dir() -> PathBuf {
 
 /// `<prefix>/node_modules/<name>`.
 pub fn package_dir(prefix: &Path, package: &NpmPackage) -> PathBuf {
-    package
-        .name
-        .split('/')
-        .fold(prefix.join("node_modules"), |dir, part| dir.join(part))
+    package.name.split('/').fold(prefix.join("node_modules"), |dir, part| dir.join(part))
 }
 
 /// `Ok(package dir)` when the pinned version and all its needed files are there, `Err(why not)`
@@ -120,17 +109,12 @@ pub fn package_dir(prefix: &Path, package: &NpmPackage) -> PathBuf {
 fn check_package(prefix: &Path, package: &NpmPackage) -> std::result::Result<PathBuf, String> {
     let pkg = package_dir(prefix, package);
     let manifest = pkg.join("package.json");
-    let text = fs::read_to_string(&manifest)
-        .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not JSON: {e}", manifest.display()))?;
+    let text = fs::read_to_string(&manifest).map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", manifest.display()))?;
     let version = json.get("version").and_then(|v| v.as_str()).unwrap_or("");
     if version != package.version {
-        return Err(format!(
-            "{} has version {version:?}, expected {}",
-            manifest.display(),
-            package.version
-        ));
+        return Err(format!("{} has version {version:?}, expected {}", manifest.display(), package.version));
     }
     for file in package.files {
         let f = pkg.join(file);
@@ -143,10 +127,7 @@ fn check_package(prefix: &Path, package: &NpmPackage) -> std::result::Result<Pat
 
 /// Every pinned package's directory, or the first reason one is not usable.
 fn check_all(prefix: &Path) -> std::result::Result<Vec<PathBuf>, String> {
-    NPM_PACKAGES
-        .iter()
-        .map(|p| check_package(prefix, p))
-        .collect()
+    NPM_PACKAGES.iter().map(|p| check_package(prefix, p)).collect()
 }
 
 /// Serialises installs between threads of one process (a file lock covers other processes).
@@ -155,24 +136,13 @@ static INSTALL: Mutex<()> = Mutex::new(());
 /// The install command line, as a user would type it.
 pub fn npm_install_command(prefix: &Path) -> String {
     let specs: Vec<&str> = NPM_PACKAGES.iter().map(|p| p.spec).collect();
-    format!(
-        "npm install --no-save --no-audit --no-fund --prefix {} {}",
-        prefix.display(),
-        specs.join(" ")
-    )
+    format!("npm install --no-save --no-audit --no-fund --prefix {} {}", prefix.display(), specs.join(" "))
 }
 
 fn npm_install(prefix: &Path) -> Result<()> {
-    fs::create_dir_all(prefix)
-        .or_else(|e| err(format!("cannot create {}: {e}", prefix.display())))?;
+    fs::create_dir_all(prefix).or_else(|e| err(format!("cannot create {}: {e}", prefix.display())))?;
     let output = Command::new("npm")
-        .args([
-            "install",
-            "--no-save",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-        ])
+        .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
         .arg(prefix)
         .args(NPM_PACKAGES.iter().map(|p| p.spec))
         .output();
@@ -201,13 +171,10 @@ pub fn ensure_npm_packages() -> Result<Vec<PathBuf>> {
         return Ok(dirs);
     }
     let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
-    fs::create_dir_all(&prefix)
-        .or_else(|e| err(format!("cannot create {}: {e}", prefix.display())))?;
+    fs::create_dir_all(&prefix).or_else(|e| err(format!("cannot create {}: {e}", prefix.display())))?;
     let lock_path = prefix.join(".install.lock");
-    let lock = File::create(&lock_path)
-        .or_else(|e| err(format!("cannot create {}: {e}", lock_path.display())))?;
-    lock.lock()
-        .or_else(|e| err(format!("cannot lock {}: {e}", lock_path.display())))?;
+    let lock = File::create(&lock_path).or_else(|e| err(format!("cannot create {}: {e}", lock_path.display())))?;
+    lock.lock().or_else(|e| err(format!("cannot lock {}: {e}", lock_path.display())))?;
     // Another process may have finished the install while we waited for the lock.
     if let Ok(dirs) = check_all(&prefix) {
         return Ok(dirs);
@@ -256,8 +223,7 @@ pub fn load_artifact(build_dir: &Path, name: &str) -> Result<Artifact> {
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value> {
-    let text = fs::read_to_string(path)
-        .or_else(|e| err(format!("cannot read {}: {e}", path.display())))?;
+    let text = fs::read_to_string(path).or_else(|e| err(format!("cannot read {}: {e}", path.display())))?;
     serde_json::from_str(&text).or_else(|e| err(format!("{} is not JSON: {e}", path.display())))
 }
 
@@ -268,24 +234,17 @@ fn artifact_from_json(path: &Path, name: &str, json: &serde_json::Value) -> Resu
     let hex_code = json
         .get("bytecode")
         .and_then(|b| b.as_str())
-        .or_else(|| {
-            json.pointer("/evm/bytecode/object")
-                .and_then(|b| b.as_str())
-        })
+        .or_else(|| json.pointer("/evm/bytecode/object").and_then(|b| b.as_str()))
         .ok_or_else(|| OracleError(format!("{path}: {name} has no bytecode")))?;
-    let bytecode = alloy_primitives::hex::decode(hex_code)
-        .or_else(|e| err(format!("{path}: {name}: bad bytecode hex: {e}")))?;
+    let bytecode =
+        alloy_primitives::hex::decode(hex_code).or_else(|e| err(format!("{path}: {name}: bad bytecode hex: {e}")))?;
     if bytecode.is_empty() {
         return err(format!("{path}: {name}: empty bytecode"));
     }
     if !json.get("abi").is_some_and(serde_json::Value::is_array) {
         return err(format!("{path}: {name} has no ABI"));
     }
-    Ok(Artifact {
-        name: name.to_string(),
-        abi: json.get("abi").cloned().unwrap_or_default(),
-        bytecode,
-    })
+    Ok(Artifact { name: name.to_string(), abi: json.get("abi").cloned().unwrap_or_default(), bytecode })
 }
 
 /// Factory, Pair and the test ERC20 of `@uniswap/v2-core@1.0.1`.

@@ -69,10 +69,7 @@ pub mod selector {
         (TOTAL_SUPPLY, "totalSupply()"),
         (BALANCE_OF, "balanceOf(address)"),
         (REWARDS, "rewards(address)"),
-        (
-            USER_REWARD_PER_TOKEN_PAID,
-            "userRewardPerTokenPaid(address)",
-        ),
+        (USER_REWARD_PER_TOKEN_PAID, "userRewardPerTokenPaid(address)"),
     ];
 }
 
@@ -145,15 +142,7 @@ impl StakingRewardsEvm {
             code.extend_from_slice(&abi_address(a));
         }
         let contract = evm.create(deployer, code)?;
-        Ok(Self {
-            evm,
-            deployer,
-            owner,
-            distributor,
-            staking_token,
-            rewards_token,
-            contract,
-        })
+        Ok(Self { evm, deployer, owner, distributor, staking_token, rewards_token, contract })
     }
 
     /// Move the block clock (and the block number, by one) to `timestamp`.
@@ -195,15 +184,11 @@ impl StakingRewardsEvm {
 
     fn view(&mut self, data: Calldata) -> std::result::Result<U256, String> {
         let contract = self.contract;
-        self.evm
-            .view(contract, data.into_bytes())
-            .map(|out| word(&out, 0))
-            .map_err(|e| e.0)
+        self.evm.view(contract, data.into_bytes()).map(|out| word(&out, 0)).map_err(|e| e.0)
     }
 
     fn view_uint(&mut self, sel: [u8; 4]) -> U256 {
-        self.view(Calldata::new(sel))
-            .unwrap_or_else(|e| panic!("StakingRewards view 0x{} reverted: {e}", hex4(sel)))
+        self.view(Calldata::new(sel)).unwrap_or_else(|e| panic!("StakingRewards view 0x{} reverted: {e}", hex4(sel)))
     }
 
     fn view_account(&mut self, sel: [u8; 4], who: Address) -> U256 {
@@ -213,13 +198,7 @@ impl StakingRewardsEvm {
 
     // ----- ERC20 -----
 
-    pub fn transfer(
-        &mut self,
-        token: Address,
-        from: Address,
-        to: Address,
-        amount: U256,
-    ) -> Result<()> {
+    pub fn transfer(&mut self, token: Address, from: Address, to: Address, amount: U256) -> Result<()> {
         self.evm.transfer(token, from, to, amount)
     }
 
@@ -255,10 +234,7 @@ impl StakingRewardsEvm {
 
     /// `notifyRewardAmount(reward)` from `from` (only the rewards distributor may).
     pub fn notify_reward_amount(&mut self, from: Address, reward: U256) -> Result<()> {
-        self.send(
-            from,
-            Calldata::new(selector::NOTIFY_REWARD_AMOUNT).uint(reward),
-        )
+        self.send(from, Calldata::new(selector::NOTIFY_REWARD_AMOUNT).uint(reward))
     }
 
     /// What a rewards distributor does: transfer `fund` reward tokens from `from` to the contract
@@ -275,10 +251,7 @@ impl StakingRewardsEvm {
 
     /// `setRewardsDuration(seconds)` from `from` (only the owner may, and only after the period).
     pub fn set_rewards_duration(&mut self, from: Address, seconds: U256) -> Result<()> {
-        self.send(
-            from,
-            Calldata::new(selector::SET_REWARDS_DURATION).uint(seconds),
-        )
+        self.send(from, Calldata::new(selector::SET_REWARDS_DURATION).uint(seconds))
     }
 
     pub fn rewards_duration(&mut self) -> U256 {
@@ -312,8 +285,7 @@ impl StakingRewardsEvm {
         AccountState {
             balance: self.view_account(selector::BALANCE_OF, account),
             rewards: self.view_account(selector::REWARDS, account),
-            user_reward_per_token_paid: self
-                .view_account(selector::USER_REWARD_PER_TOKEN_PAID, account),
+            user_reward_per_token_paid: self.view_account(selector::USER_REWARD_PER_TOKEN_PAID, account),
             earned: self.earned(account),
         }
     }

@@ -37,16 +37,13 @@ pub mod library {
     use super::{Result, U256, revert};
 
     fn mul(a: U256, b: U256) -> Result<U256> {
-        a.checked_mul(b)
-            .map_or_else(|| revert("ds-math-mul-overflow"), Ok)
+        a.checked_mul(b).map_or_else(|| revert("ds-math-mul-overflow"), Ok)
     }
     fn add(a: U256, b: U256) -> Result<U256> {
-        a.checked_add(b)
-            .map_or_else(|| revert("ds-math-add-overflow"), Ok)
+        a.checked_add(b).map_or_else(|| revert("ds-math-add-overflow"), Ok)
     }
     fn sub(a: U256, b: U256) -> Result<U256> {
-        a.checked_sub(b)
-            .map_or_else(|| revert("ds-math-sub-underflow"), Ok)
+        a.checked_sub(b).map_or_else(|| revert("ds-math-sub-underflow"), Ok)
     }
 
     /// `quote(amountA, reserveA, reserveB) = amountA·reserveB / reserveA`.
@@ -142,14 +139,9 @@ impl V2Evm {
         code.extend_from_slice(&abi_address(fee_to_setter));
         this.factory = this.create(deployer, code)?;
         for i in 0..2 {
-            this.tokens[i] = this
-                .evm
-                .deploy_erc20(&artifacts.erc20.bytecode, deployer, supply)?;
+            this.tokens[i] = this.evm.deploy_erc20(&artifacts.erc20.bytecode, deployer, supply)?;
         }
-        let data = Calldata::new(selector::CREATE_PAIR)
-            .address(this.tokens[0])
-            .address(this.tokens[1])
-            .into_bytes();
+        let data = Calldata::new(selector::CREATE_PAIR).address(this.tokens[0]).address(this.tokens[1]).into_bytes();
         let out = this.call(deployer, this.factory, data)?;
         this.pair = word_address(&out, 0);
         let t0 = this.view(this.pair, Calldata::new(selector::TOKEN0).into_bytes())?;
@@ -207,13 +199,7 @@ impl V2Evm {
 
     // ----- ERC20 -----
 
-    pub fn transfer(
-        &mut self,
-        token: Address,
-        from: Address,
-        to: Address,
-        amount: U256,
-    ) -> Result<()> {
+    pub fn transfer(&mut self, token: Address, from: Address, to: Address, amount: U256) -> Result<()> {
         self.evm.transfer(token, from, to, amount)
     }
 
@@ -229,9 +215,7 @@ impl V2Evm {
 
     /// `factory.setFeeTo(fee_to)` sent by `from` (only `feeToSetter` may).
     pub fn set_fee_to(&mut self, from: Address, fee_to: Address) -> Result<()> {
-        let data = Calldata::new(selector::SET_FEE_TO)
-            .address(fee_to)
-            .into_bytes();
+        let data = Calldata::new(selector::SET_FEE_TO).address(fee_to).into_bytes();
         self.call(from, self.factory, data).map(|_| ())
     }
 
@@ -259,13 +243,7 @@ impl V2Evm {
     }
 
     /// `pair.swap(amount0Out, amount1Out, to, "")`.
-    pub fn swap(
-        &mut self,
-        from: Address,
-        amount0_out: U256,
-        amount1_out: U256,
-        to: Address,
-    ) -> Result<()> {
+    pub fn swap(&mut self, from: Address, amount0_out: U256, amount1_out: U256, to: Address) -> Result<()> {
         let data = Calldata::new(selector::SWAP)
             .uint(amount0_out)
             .uint(amount1_out)
@@ -279,10 +257,7 @@ impl V2Evm {
     /// `getReserves()`: ([reserve0, reserve1], blockTimestampLast).
     pub fn reserves(&mut self) -> ([U256; 2], u32) {
         let out = self
-            .view(
-                self.pair,
-                Calldata::new(selector::GET_RESERVES).into_bytes(),
-            )
+            .view(self.pair, Calldata::new(selector::GET_RESERVES).into_bytes())
             .unwrap_or_else(|e| panic!("getReserves reverted: {e}"));
         let ts = u32::try_from(word(&out, 2)).unwrap_or_else(|_| panic!("blockTimestampLast"));
         ([word(&out, 0), word(&out, 1)], ts)
@@ -291,14 +266,8 @@ impl V2Evm {
     /// `[price0CumulativeLast, price1CumulativeLast]`.
     pub fn price_cumulative_last(&mut self) -> [U256; 2] {
         [
-            self.view_uint(
-                self.pair,
-                Calldata::new(selector::PRICE0_CUMULATIVE_LAST).into_bytes(),
-            ),
-            self.view_uint(
-                self.pair,
-                Calldata::new(selector::PRICE1_CUMULATIVE_LAST).into_bytes(),
-            ),
+            self.view_uint(self.pair, Calldata::new(selector::PRICE0_CUMULATIVE_LAST).into_bytes()),
+            self.view_uint(self.pair, Calldata::new(selector::PRICE1_CUMULATIVE_LAST).into_bytes()),
         ]
     }
 
@@ -325,10 +294,7 @@ impl V2Evm {
         desired: [U256; 2],
         to: Address,
     ) -> Result<([U256; 2], U256)> {
-        assert!(
-            token_a == self.token0 || token_a == self.token1,
-            "token_a must be one of the pair's tokens"
-        );
+        assert!(token_a == self.token0 || token_a == self.token1, "token_a must be one of the pair's tokens");
         let a_is_0 = token_a == self.token0;
         self.atomic(|s| {
             let ([r0, r1], _) = s.reserves();
@@ -341,10 +307,7 @@ impl V2Evm {
                     [desired[0], b_opt]
                 } else {
                     let a_opt = library::quote(desired[1], rb, ra)?;
-                    assert!(
-                        a_opt <= desired[0],
-                        "router invariant: aOptimal <= aDesired"
-                    );
+                    assert!(a_opt <= desired[0], "router invariant: aOptimal <= aDesired");
                     [a_opt, desired[1]]
                 }
             };
@@ -357,12 +320,7 @@ impl V2Evm {
     }
 
     /// `removeLiquidity` with no minimums: LP to the pair, then `burn(to)`; (amount0, amount1).
-    pub fn remove_liquidity(
-        &mut self,
-        from: Address,
-        liquidity: U256,
-        to: Address,
-    ) -> Result<[U256; 2]> {
+    pub fn remove_liquidity(&mut self, from: Address, liquidity: U256, to: Address) -> Result<[U256; 2]> {
         self.atomic(|s| {
             let pair = s.pair;
             s.transfer(pair, from, pair, liquidity)?;
@@ -372,13 +330,7 @@ impl V2Evm {
 
     /// `swapExactTokensForTokens` on this pair, no minimum: returns the amount out.
     /// `zero_for_one`: token0 in, token1 out.
-    pub fn swap_exact_in(
-        &mut self,
-        from: Address,
-        zero_for_one: bool,
-        amount_in: U256,
-        to: Address,
-    ) -> Result<U256> {
+    pub fn swap_exact_in(&mut self, from: Address, zero_for_one: bool, amount_in: U256, to: Address) -> Result<U256> {
         self.atomic(|s| {
             let ([r0, r1], _) = s.reserves();
             let (r_in, r_out) = if zero_for_one { (r0, r1) } else { (r1, r0) };
@@ -389,13 +341,7 @@ impl V2Evm {
     }
 
     /// `swapTokensForExactTokens` on this pair, no maximum: returns the amount in.
-    pub fn swap_exact_out(
-        &mut self,
-        from: Address,
-        zero_for_one: bool,
-        amount_out: U256,
-        to: Address,
-    ) -> Result<U256> {
+    pub fn swap_exact_out(&mut self, from: Address, zero_for_one: bool, amount_out: U256, to: Address) -> Result<U256> {
         self.atomic(|s| {
             let ([r0, r1], _) = s.reserves();
             let (r_in, r_out) = if zero_for_one { (r0, r1) } else { (r1, r0) };

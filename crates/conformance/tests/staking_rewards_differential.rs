@@ -111,12 +111,7 @@ impl Rng {
         self.raw() % n
     }
     fn raw(&mut self) -> U256 {
-        U256::from_limbs([
-            self.0.next_u64(),
-            self.0.next_u64(),
-            self.0.next_u64(),
-            self.0.next_u64(),
-        ])
+        U256::from_limbs([self.0.next_u64(), self.0.next_u64(), self.0.next_u64(), self.0.next_u64()])
     }
 }
 
@@ -205,39 +200,24 @@ impl World {
         let stake_funds = pow2(ACTOR_STAKE_BITS);
         let reward_funds = pow2(DISTRIBUTOR_REWARD_BITS);
         let supply = pow2(SUPPLY_BITS);
-        let mut evm = StakingRewardsEvm::deploy(
-            artifacts,
-            DEPLOYER,
-            OWNER,
-            DISTRIBUTOR,
-            [supply, supply],
-            start,
-        )
-        .expect("deploy");
+        let mut evm = StakingRewardsEvm::deploy(artifacts, DEPLOYER, OWNER, DISTRIBUTOR, [supply, supply], start)
+            .expect("deploy");
         let (stk, rwd) = (evm.staking_token, evm.rewards_token);
         for a in ACTORS {
             evm.transfer(stk, DEPLOYER, a, stake_funds).expect("fund");
         }
-        evm.transfer(rwd, DEPLOYER, DISTRIBUTOR, reward_funds)
-            .expect("fund");
+        evm.transfer(rwd, DEPLOYER, DISTRIBUTOR, reward_funds).expect("fund");
 
         let mut engine = Engine::new();
         let chain = engine.create_chain("evm", 1, "evm", 12).expect("chain");
         engine.advance(chain, start).expect("clock");
-        let stake_token = engine
-            .create_token(STAKE_ID, chain, STAKE_ID, 18, Minter::Account(DEPLOYER))
-            .expect("token");
-        let reward_token = engine
-            .create_token(REWARD_ID, chain, REWARD_ID, 18, Minter::Account(DEPLOYER))
-            .expect("token");
+        let stake_token = engine.create_token(STAKE_ID, chain, STAKE_ID, 18, Minter::Account(DEPLOYER)).expect("token");
+        let reward_token =
+            engine.create_token(REWARD_ID, chain, REWARD_ID, 18, Minter::Account(DEPLOYER)).expect("token");
         for a in ACTORS {
-            engine
-                .faucet_mint(stake_token, a, stake_funds)
-                .expect("fund");
+            engine.faucet_mint(stake_token, a, stake_funds).expect("fund");
         }
-        engine
-            .faucet_mint(reward_token, DISTRIBUTOR, reward_funds)
-            .expect("fund");
+        engine.faucet_mint(reward_token, DISTRIBUTOR, reward_funds).expect("fund");
         engine
             .execute(
                 DISTRIBUTOR,
@@ -245,10 +225,7 @@ impl World {
                     id: POOL.into(),
                     stake_token: STAKE_ID.into(),
                     reward_token: REWARD_ID.into(),
-                    terms: vec![Term {
-                        days: 0,
-                        boost_bps: 10_000,
-                    }],
+                    terms: vec![Term { days: 0, boost_bps: 10_000 }],
                     early_exit: EarlyExit::Forbidden,
                 },
             )
@@ -288,45 +265,27 @@ impl World {
             return if self.now() > finish {
                 Ok(StepResult::DurationSet)
             } else {
-                Err(format!(
-                    "period running (engine now {} <= period_finish {finish})",
-                    self.now()
-                ))
+                Err(format!("period running (engine now {} <= period_finish {finish})", self.now()))
             };
         }
         let (sender, action) = match step {
-            Step::Stake { actor, amount } => (
-                ACTORS[*actor],
-                Action::Stake {
-                    staking_pool: POOL.into(),
-                    amount: *amount,
-                    term_days: 0,
-                },
-            ),
+            Step::Stake { actor, amount } => {
+                (ACTORS[*actor], Action::Stake { staking_pool: POOL.into(), amount: *amount, term_days: 0 })
+            }
             Step::Claim { actor } => (
                 ACTORS[*actor],
-                Action::Claim {
-                    position: self.open[*actor].expect("claims are by actors with a position"),
-                },
+                Action::Claim { position: self.open[*actor].expect("claims are by actors with a position") },
             ),
             Step::Exit { actor } => (
                 ACTORS[*actor],
-                Action::Unstake {
-                    position: self.open[*actor]
-                        .or(self.closed[*actor])
-                        .unwrap_or(NEVER_ISSUED),
-                },
+                Action::Unstake { position: self.open[*actor].or(self.closed[*actor]).unwrap_or(NEVER_ISSUED) },
             ),
             Step::Notify { kind, reward, .. } => (
                 match kind {
                     NotifyKind::Intruder => ACTORS[0],
                     _ => DISTRIBUTOR,
                 },
-                Action::NotifyReward {
-                    staking_pool: POOL.into(),
-                    amount: *reward,
-                    duration_s: self.duration,
-                },
+                Action::NotifyReward { staking_pool: POOL.into(), amount: *reward, duration_s: self.duration },
             ),
             Step::SetDuration { .. } => unreachable!("handled above"),
         };
@@ -338,10 +297,7 @@ impl World {
                     StepResult::Staked
                 }
                 (Step::Claim { .. }, Outcome::Claimed { reward, unpaid }) => {
-                    assert!(
-                        unpaid.is_zero(),
-                        "the engine clamped a claim to its reserve: {unpaid} left unpaid"
-                    );
+                    assert!(unpaid.is_zero(), "the engine clamped a claim to its reserve: {unpaid} left unpaid");
                     StepResult::Claimed { reward }
                 }
                 (Step::Exit { actor }, Outcome::Unstaked(u)) => {
@@ -352,20 +308,13 @@ impl World {
                         u.unpaid
                     );
                     self.closed[*actor] = self.open[*actor].take();
-                    StepResult::Exited {
-                        principal: u.amount,
-                        reward: u.reward,
-                    }
+                    StepResult::Exited { principal: u.amount, reward: u.reward }
                 }
                 (Step::Notify { .. }, Outcome::Done) => StepResult::Notified,
                 (step, outcome) => panic!("unexpected outcome {outcome:?} of {step:?}"),
             }),
             Err(e) => {
-                assert_eq!(
-                    self.engine.state_hash(),
-                    before,
-                    "a rejected step ({e}) changed the engine state"
-                );
+                assert_eq!(self.engine.state_hash(), before, "a rejected step ({e}) changed the engine state");
                 Err(format!("{} ({e})", e.code()))
             }
         }
@@ -374,23 +323,15 @@ impl World {
     fn run_evm(&mut self, step: &Step) -> Result<StepResult, String> {
         let (stk, rwd) = (self.evm.staking_token, self.evm.rewards_token);
         let r = match step {
-            Step::Stake { actor, amount } => self
-                .evm
-                .stake(ACTORS[*actor], *amount)
-                .map(|()| StepResult::Staked),
+            Step::Stake { actor, amount } => self.evm.stake(ACTORS[*actor], *amount).map(|()| StepResult::Staked),
             Step::Claim { actor } => {
                 let a = ACTORS[*actor];
                 let before = self.evm.token_balance(rwd, a);
-                self.evm.get_reward(a).map(|()| StepResult::Claimed {
-                    reward: self.evm.token_balance(rwd, a) - before,
-                })
+                self.evm.get_reward(a).map(|()| StepResult::Claimed { reward: self.evm.token_balance(rwd, a) - before })
             }
             Step::Exit { actor } => {
                 let a = ACTORS[*actor];
-                let before = [
-                    self.evm.token_balance(stk, a),
-                    self.evm.token_balance(rwd, a),
-                ];
+                let before = [self.evm.token_balance(stk, a), self.evm.token_balance(rwd, a)];
                 self.evm.exit(a).map(|()| StepResult::Exited {
                     principal: self.evm.token_balance(stk, a) - before[0],
                     reward: self.evm.token_balance(rwd, a) - before[1],
@@ -401,14 +342,11 @@ impl World {
                     NotifyKind::Intruder => ACTORS[0],
                     _ => DISTRIBUTOR,
                 };
-                self.evm
-                    .fund_and_notify(from, *fund, *reward)
-                    .map(|()| StepResult::Notified)
+                self.evm.fund_and_notify(from, *fund, *reward).map(|()| StepResult::Notified)
             }
-            Step::SetDuration { seconds } => self
-                .evm
-                .set_rewards_duration(OWNER, U256::from(*seconds))
-                .map(|()| StepResult::DurationSet),
+            Step::SetDuration { seconds } => {
+                self.evm.set_rewards_duration(OWNER, U256::from(*seconds)).map(|()| StepResult::DurationSet)
+            }
         };
         r.map_err(|e| e.0)
     }
@@ -420,42 +358,12 @@ impl World {
         let p = self.engine.staking_pool(self.pool).clone();
         let s = self.evm.pool_state();
         check(&mut diffs, "rewardRate", p.reward_rate, s.reward_rate);
-        check(
-            &mut diffs,
-            "periodFinish",
-            U256::from(p.period_finish),
-            s.period_finish,
-        );
-        check(
-            &mut diffs,
-            "lastUpdateTime",
-            U256::from(p.last_update_time),
-            s.last_update_time,
-        );
-        check(
-            &mut diffs,
-            "rewardPerTokenStored",
-            p.reward_per_token_stored,
-            s.reward_per_token_stored,
-        );
-        check(
-            &mut diffs,
-            "totalSupply (total_staked)",
-            p.total_staked,
-            s.total_supply,
-        );
-        check(
-            &mut diffs,
-            "totalSupply (total_weight)",
-            p.total_weight,
-            s.total_supply,
-        );
-        check(
-            &mut diffs,
-            "rewardsDuration",
-            U256::from(self.duration),
-            s.rewards_duration,
-        );
+        check(&mut diffs, "periodFinish", U256::from(p.period_finish), s.period_finish);
+        check(&mut diffs, "lastUpdateTime", U256::from(p.last_update_time), s.last_update_time);
+        check(&mut diffs, "rewardPerTokenStored", p.reward_per_token_stored, s.reward_per_token_stored);
+        check(&mut diffs, "totalSupply (total_staked)", p.total_staked, s.total_supply);
+        check(&mut diffs, "totalSupply (total_weight)", p.total_weight, s.total_supply);
+        check(&mut diffs, "rewardsDuration", U256::from(self.duration), s.rewards_duration);
         match (p.reward_per_token(now), &s.reward_per_token) {
             (Ok(a), Ok(b)) => check(&mut diffs, "rewardPerToken()", a, *b),
             (Err(_), Err(_)) => {}
@@ -469,23 +377,9 @@ impl World {
             let acct = self.evm.account_state(*who);
             match self.open[k] {
                 Some(id) => {
-                    let pos = self
-                        .engine
-                        .position(id)
-                        .unwrap_or_else(|e| panic!("open position {id}: {e}"))
-                        .clone();
-                    check(
-                        &mut diffs,
-                        format!("actor{k} balanceOf"),
-                        pos.amount,
-                        acct.balance,
-                    );
-                    check(
-                        &mut diffs,
-                        format!("actor{k} rewards"),
-                        pos.rewards,
-                        acct.rewards,
-                    );
+                    let pos = self.engine.position(id).unwrap_or_else(|e| panic!("open position {id}: {e}")).clone();
+                    check(&mut diffs, format!("actor{k} balanceOf"), pos.amount, acct.balance);
+                    check(&mut diffs, format!("actor{k} rewards"), pos.rewards, acct.rewards);
                     check(
                         &mut diffs,
                         format!("actor{k} userRewardPerTokenPaid"),
@@ -506,25 +400,10 @@ impl World {
                     {
                         diffs.push(format!("actor{k}: closed position {id} still exists"));
                     }
-                    check(
-                        &mut diffs,
-                        format!("actor{k} balanceOf (none open)"),
-                        U256::ZERO,
-                        acct.balance,
-                    );
-                    check(
-                        &mut diffs,
-                        format!("actor{k} rewards (none open)"),
-                        U256::ZERO,
-                        acct.rewards,
-                    );
+                    check(&mut diffs, format!("actor{k} balanceOf (none open)"), U256::ZERO, acct.balance);
+                    check(&mut diffs, format!("actor{k} rewards (none open)"), U256::ZERO, acct.rewards);
                     match &acct.earned {
-                        Ok(e) => check(
-                            &mut diffs,
-                            format!("actor{k} earned (none open)"),
-                            U256::ZERO,
-                            *e,
-                        ),
+                        Ok(e) => check(&mut diffs, format!("actor{k} earned (none open)"), U256::ZERO, *e),
                         Err(e) => diffs.push(format!("actor{k} earned reverted: {e}")),
                     }
                 }
@@ -589,16 +468,10 @@ fn random_step(rng: &mut Rng, w: &World) -> Step {
         return Step::Stake { actor, amount };
     }
     if roll < 45 {
-        return Step::Claim {
-            actor: pick(rng, &with),
-        };
+        return Step::Claim { actor: pick(rng, &with) };
     }
     if roll < 62 {
-        let actor = if without.is_empty() || rng.chance(90) {
-            pick(rng, &with)
-        } else {
-            pick(rng, &without)
-        };
+        let actor = if without.is_empty() || rng.chance(90) { pick(rng, &with) } else { pick(rng, &without) };
         return Step::Exit { actor };
     }
     if roll < 90 {
@@ -615,22 +488,14 @@ fn random_step(rng: &mut Rng, w: &World) -> Step {
             }
             15 | 16 => {
                 let r = U256::from(d) * pow2(RATE_CAP_BITS) + rng.below_u256(pow2(160));
-                let fund = if rng.chance(30) {
-                    U256::ZERO
-                } else {
-                    rng.below_u256(r >> 1)
-                };
+                let fund = if rng.chance(30) { U256::ZERO } else { rng.below_u256(r >> 1) };
                 (NotifyKind::TooHigh, r, fund)
             }
             17 => {
                 // the access check refuses it, whether the intruder pays in first or not
                 let r = rng.bits_in(bit_len(d), bit_len(d) + 40);
                 let have = w.engine.balance(w.reward_token, ACTORS[0]);
-                let fund = if rng.chance(50) {
-                    r.min(have)
-                } else {
-                    U256::ZERO
-                };
+                let fund = if rng.chance(50) { r.min(have) } else { U256::ZERO };
                 (NotifyKind::Intruder, r, fund)
             }
             _ => {
@@ -719,10 +584,7 @@ fn engine_matches_synthetix_staking_rewards_bytecode_to_the_wei() {
             tally.at_period_finish += usize::from(now == finish);
             let e = w.run_engine(&step);
             let v = w.run_evm(&step);
-            let _ = writeln!(
-                log,
-                "  step {i}: {step:?}\n    engine {e:?}\n    evm    {v:?}"
-            );
+            let _ = writeln!(log, "  step {i}: {step:?}\n    engine {e:?}\n    evm    {v:?}");
             match (&e, &v) {
                 (Ok(a), Ok(b)) => {
                     assert_eq!(a, b, "{log}results differ");
@@ -756,23 +618,14 @@ fn engine_matches_synthetix_staking_rewards_bytecode_to_the_wei() {
                 *tally.notify_kinds.entry((kind, e.is_ok())).or_default() += 1;
             }
             let diffs = w.differences();
-            assert!(
-                diffs.is_empty(),
-                "{log}state differs:\n  {}",
-                diffs.join("\n  ")
-            );
+            assert!(diffs.is_empty(), "{log}state differs:\n  {}", diffs.join("\n  "));
             tally.steps += 1;
         }
         tally.sequences += 1;
     }
 
     let per_kind: Vec<String> = (0..KINDS.len())
-        .map(|k| {
-            format!(
-                "{} {} ok/{} rejected",
-                KINDS[k], tally.both_ok[k], tally.both_err[k]
-            )
-        })
+        .map(|k| format!("{} {} ok/{} rejected", KINDS[k], tally.both_ok[k], tally.both_err[k]))
         .collect();
     println!(
         "staking_rewards_differential: {} sequences, {} steps compared to the wei after each \
@@ -792,10 +645,7 @@ fn engine_matches_synthetix_staking_rewards_bytecode_to_the_wei() {
     );
     println!("notifies by kind (count, kind, outcome on both sides):");
     for ((kind, ok), count) in &tally.notify_kinds {
-        println!(
-            "  {count:6}  {kind:?} {}",
-            if *ok { "accepted" } else { "rejected" }
-        );
+        println!("  {count:6}  {kind:?} {}", if *ok { "accepted" } else { "rejected" });
     }
     println!("rejected by both (count, step, engine error code, EVM revert reason):");
     for ((k, code, reason), count) in &tally.rejections {
@@ -808,36 +658,22 @@ fn engine_matches_synthetix_staking_rewards_bytecode_to_the_wei() {
     for (k, name) in KINDS.iter().enumerate() {
         // A claim (by an actor with an open position) is never refused on either side.
         let min_rejected = if k == 1 { 0 } else { 20 };
-        assert!(
-            tally.both_ok[k] >= 100 && tally.both_err[k] >= min_rejected,
-            "too little coverage of {name}"
-        );
+        assert!(tally.both_ok[k] >= 100 && tally.both_err[k] >= min_rejected, "too little coverage of {name}");
     }
     assert_eq!(tally.both_err[1], 0, "claims refused");
     assert!(tally.notify_first >= 200, "first notifies");
-    assert!(
-        tally.notify_rollover >= 200,
-        "notifies rolling a leftover over"
-    );
-    assert!(
-        tally.notify_after_end >= 100,
-        "notifies after the period ended"
-    );
+    assert!(tally.notify_rollover >= 200, "notifies rolling a leftover over");
+    assert!(tally.notify_after_end >= 100, "notifies after the period ended");
     assert!(tally.zero_supply_intervals >= 100, "zero-supply intervals");
     assert!(tally.at_period_finish >= 50, "steps at periodFinish");
     assert!(tally.rewards_paid >= 1000, "rewards paid");
     let too_high = tally
         .rejections
         .iter()
-        .filter(|((k, code, reason), _)| {
-            *k == 3 && code == "reward_too_high" && reason == "Provided reward too high"
-        })
+        .filter(|((k, code, reason), _)| *k == 3 && code == "reward_too_high" && reason == "Provided reward too high")
         .map(|(_, n)| *n)
         .sum::<usize>();
-    assert!(
-        too_high >= 100,
-        "notifies refused as too high on both sides: {too_high}"
-    );
+    assert!(too_high >= 100, "notifies refused as too high on both sides: {too_high}");
 }
 
 // ----- Where the two models part (pinned, so a change on either side is noticed) -----
@@ -850,11 +686,7 @@ fn fresh() -> World {
 }
 
 fn funded_notify(reward: U256) -> Step {
-    Step::Notify {
-        kind: NotifyKind::Funded,
-        reward,
-        fund: reward,
-    }
+    Step::Notify { kind: NotifyKind::Funded, reward, fund: reward }
 }
 
 /// Run `step` on both sides and require the same result, then the same state.
@@ -867,10 +699,7 @@ fn both(w: &mut World, step: &Step) -> StepResult {
 }
 
 fn engine_code(r: &Result<StepResult, String>) -> &str {
-    r.as_ref()
-        .err()
-        .and_then(|e| e.split(' ').next())
-        .unwrap_or("accepted")
+    r.as_ref().err().and_then(|e| e.split(' ').next()).unwrap_or("accepted")
 }
 
 /// `notifyRewardAmount(0)` is accepted by StakingRewards and by the engine alike: the leftover is
@@ -878,13 +707,7 @@ fn engine_code(r: &Result<StepResult, String>) -> &str {
 #[test]
 fn notify_of_zero_spreads_the_leftover() {
     let mut w = fresh();
-    both(
-        &mut w,
-        &Step::Stake {
-            actor: 0,
-            amount: pow2(60),
-        },
-    );
+    both(&mut w, &Step::Stake { actor: 0, amount: pow2(60) });
     both(&mut w, &funded_notify(U256::from(DEFAULT_DURATION * 1000)));
     w.advance(DAY);
     let zero = funded_notify(U256::ZERO);
@@ -905,49 +728,25 @@ fn notify_of_zero_spreads_the_leftover() {
 fn difference_rate_cap() {
     let mut w = fresh();
     let staked = pow2(60);
-    both(
-        &mut w,
-        &Step::Stake {
-            actor: 0,
-            amount: staked,
-        },
-    );
+    both(&mut w, &Step::Stake { actor: 0, amount: staked });
     let d = U256::from(DEFAULT_DURATION);
     // At the cap: the same on both sides.
-    both(
-        &mut w,
-        &funded_notify(d * (pow2(RATE_CAP_BITS) - U256::from(1u8))),
-    );
+    both(&mut w, &funded_notify(d * (pow2(RATE_CAP_BITS) - U256::from(1u8))));
     w.advance(DEFAULT_DURATION + 1);
     both(&mut w, &Step::Exit { actor: 0 });
-    both(
-        &mut w,
-        &Step::Stake {
-            actor: 0,
-            amount: staked,
-        },
-    );
+    both(&mut w, &Step::Stake { actor: 0, amount: staked });
     // One above the cap, fully funded.
     let reward = d * pow2(RATE_CAP_BITS);
     let step = funded_notify(reward);
     let (e, v) = (w.run_engine(&step), w.run_evm(&step));
-    println!(
-        "notify of 2^128 per second for 7 days, fully funded: engine {}, StakingRewards {v:?}",
-        engine_code(&e)
-    );
+    println!("notify of 2^128 per second for 7 days, fully funded: engine {}, StakingRewards {v:?}", engine_code(&e));
     assert_eq!(engine_code(&e), "reward_too_high");
     assert_eq!(v, Ok(StepResult::Notified));
     assert_eq!(w.evm.pool_state().reward_rate, pow2(RATE_CAP_BITS));
     // The contract pays it out in full at the end of the period.
     w.evm.set_timestamp(w.now() + DEFAULT_DURATION);
     let v = w.run_evm(&Step::Exit { actor: 0 });
-    assert_eq!(
-        v,
-        Ok(StepResult::Exited {
-            principal: staked,
-            reward
-        })
-    );
+    assert_eq!(v, Ok(StepResult::Exited { principal: staked, reward }));
 }
 
 /// StakingRewards checks a notify against its whole reward-token balance, which includes rewards
@@ -959,22 +758,12 @@ fn difference_rate_cap() {
 fn difference_underfunded_notify() {
     let mut w = fresh();
     let d = U256::from(DEFAULT_DURATION);
-    both(
-        &mut w,
-        &Step::Stake {
-            actor: 0,
-            amount: pow2(60),
-        },
-    );
+    both(&mut w, &Step::Stake { actor: 0, amount: pow2(60) });
     both(&mut w, &funded_notify(d)); // 1 per second
     w.advance(DEFAULT_DURATION);
     // The distributor notifies another week at 1 per second but pays nothing in: the contract
     // counts the week already earned by actor 0 as cover.
-    let unfunded = Step::Notify {
-        kind: NotifyKind::Funded,
-        reward: d,
-        fund: U256::ZERO,
-    };
+    let unfunded = Step::Notify { kind: NotifyKind::Funded, reward: d, fund: U256::ZERO };
     assert_eq!(w.run_evm(&unfunded), Ok(StepResult::Notified));
     // The engine has no unfunded notify: the same notify pays `d` in.
     assert_eq!(w.run_engine(&unfunded), Ok(StepResult::Notified));
@@ -988,13 +777,7 @@ fn difference_underfunded_notify() {
          {earned}, held {held})"
     );
     assert!(earned > held, "the contract owes more than it holds");
-    assert_eq!(
-        e,
-        Ok(StepResult::Exited {
-            principal: pow2(60),
-            reward: earned
-        })
-    );
+    assert_eq!(e, Ok(StepResult::Exited { principal: pow2(60), reward: earned }));
     assert_eq!(v, Err("SafeERC20: low-level call failed".to_string()));
 }
 
@@ -1005,19 +788,12 @@ fn difference_underfunded_notify() {
 fn difference_weight_overflow() {
     let mut w = fresh();
     let amount = U256::MAX / U256::from(10_000u32) + U256::from(1u8);
-    w.engine
-        .faucet_mint(w.stake_token, ACTORS[0], amount)
-        .expect("fund");
+    w.engine.faucet_mint(w.stake_token, ACTORS[0], amount).expect("fund");
     let stk = w.evm.staking_token;
-    w.evm
-        .transfer(stk, DEPLOYER, ACTORS[0], amount)
-        .expect("fund");
+    w.evm.transfer(stk, DEPLOYER, ACTORS[0], amount).expect("fund");
     let step = Step::Stake { actor: 0, amount };
     let (e, v) = (w.run_engine(&step), w.run_evm(&step));
-    println!(
-        "stake of (2^256 - 1) / 10000 + 1: engine {}, StakingRewards {v:?}",
-        engine_code(&e)
-    );
+    println!("stake of (2^256 - 1) / 10000 + 1: engine {}, StakingRewards {v:?}", engine_code(&e));
     assert_eq!(engine_code(&e), "overflow");
     assert_eq!(v, Ok(StepResult::Staked));
 }
@@ -1027,11 +803,7 @@ fn difference_weight_overflow() {
 fn harness_selectors_are_in_the_deployed_abi() {
     use granary_conformance::staking_rewards::selector;
     let artifacts = oracles::staking_rewards().expect("StakingRewards artifacts");
-    let abi = artifacts
-        .staking_rewards
-        .abi
-        .as_array()
-        .expect("ABI is an array");
+    let abi = artifacts.staking_rewards.abi.as_array().expect("ABI is an array");
     let signatures: Vec<String> = abi
         .iter()
         .filter(|e| e["type"] == "function")
@@ -1046,21 +818,8 @@ fn harness_selectors_are_in_the_deployed_abi() {
     for (_, sig) in selector::ALL {
         assert!(signatures.iter().any(|s| s == sig), "{sig} not in the ABI");
     }
-    let ctor = abi
-        .iter()
-        .find(|e| e["type"] == "constructor")
-        .expect("constructor");
-    let names: Vec<&str> = ctor["inputs"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|i| i["name"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(
-        names,
-        [
-            "_owner",
-            "_rewardsDistribution",
-            "_rewardsToken",
-            "_stakingToken"
-        ]
-    );
+    let ctor = abi.iter().find(|e| e["type"] == "constructor").expect("constructor");
+    let names: Vec<&str> =
+        ctor["inputs"].as_array().map(|a| a.iter().filter_map(|i| i["name"].as_str()).collect()).unwrap_or_default();
+    assert_eq!(names, ["_owner", "_rewardsDistribution", "_rewardsToken", "_stakingToken"]);
 }

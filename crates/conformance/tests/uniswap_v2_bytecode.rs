@@ -27,10 +27,8 @@ fn fixture() -> V2Evm {
 
 fn add_liquidity(evm: &mut V2Evm, amount0: U256, amount1: U256) -> U256 {
     let pair = evm.pair;
-    evm.transfer(evm.token0, WALLET, pair, amount0)
-        .expect("token0 in");
-    evm.transfer(evm.token1, WALLET, pair, amount1)
-        .expect("token1 in");
+    evm.transfer(evm.token0, WALLET, pair, amount0).expect("token0 in");
+    evm.transfer(evm.token1, WALLET, pair, amount1).expect("token1 in");
     evm.mint(WALLET, WALLET).expect("mint")
 }
 
@@ -53,10 +51,7 @@ fn mint() {
     let expected = wad(2);
     assert_eq!(liquidity, expected - U256::from(1000u32));
     assert_eq!(evm.total_supply(evm.pair), expected);
-    assert_eq!(
-        evm.balance_of(evm.pair, WALLET),
-        expected - U256::from(1000u32)
-    );
+    assert_eq!(evm.balance_of(evm.pair, WALLET), expected - U256::from(1000u32));
     assert_eq!(evm.balance_of(evm.pair, Address::ZERO), U256::from(1000u32));
     let (reserves, ts) = evm.reserves();
     assert_eq!(reserves, [wad(1), wad(4)]);
@@ -79,21 +74,16 @@ fn get_input_price() {
     for (swap, r0, r1, expected) in cases {
         let (swap, r0, r1, expected) = (wad(swap), wad(r0), wad(r1), n(expected));
         assert_eq!(library::get_amount_out(swap, r0, r1), Ok(expected));
-        assert_eq!(
-            granary_engine::amm::get_amount_out(swap, r0, r1, 30),
-            Ok(expected)
-        );
+        assert_eq!(granary_engine::amm::get_amount_out(swap, r0, r1, 30), Ok(expected));
         let mut evm = fixture();
         add_liquidity(&mut evm, r0, r1);
         let pair = evm.pair;
-        evm.transfer(evm.token0, WALLET, pair, swap)
-            .expect("token0 in");
+        evm.transfer(evm.token0, WALLET, pair, swap).expect("token0 in");
         let err = evm
             .swap(WALLET, U256::ZERO, expected + U256::from(1u8), WALLET)
             .expect_err("one wei more than the formula must fail");
         assert_eq!(err.0, "UniswapV2: K");
-        evm.swap(WALLET, U256::ZERO, expected, WALLET)
-            .expect("the formula's output passes the K check");
+        evm.swap(WALLET, U256::ZERO, expected, WALLET).expect("the formula's output passes the K check");
         assert_eq!(evm.reserves().0, [r0 + swap, r1 - expected]);
     }
 }
@@ -113,14 +103,10 @@ fn optimistic() {
         let mut evm = fixture();
         add_liquidity(&mut evm, r0, r1);
         let pair = evm.pair;
-        evm.transfer(evm.token0, WALLET, pair, input)
-            .expect("token0 in");
-        let err = evm
-            .swap(WALLET, out + U256::from(1u8), U256::ZERO, WALLET)
-            .expect_err("one wei more must fail");
+        evm.transfer(evm.token0, WALLET, pair, input).expect("token0 in");
+        let err = evm.swap(WALLET, out + U256::from(1u8), U256::ZERO, WALLET).expect_err("one wei more must fail");
         assert_eq!(err.0, "UniswapV2: K");
-        evm.swap(WALLET, out, U256::ZERO, WALLET)
-            .expect("exact output passes");
+        evm.swap(WALLET, out, U256::ZERO, WALLET).expect("exact output passes");
     }
 }
 
@@ -148,10 +134,7 @@ fn price_accumulators_tick_with_the_block_clock() {
     let p0 = (wad(6) << 112usize) / wad(3);
     let p1 = (wad(3) << 112usize) / wad(6);
     assert_eq!(p0, q112 * U256::from(2u8));
-    assert_eq!(
-        evm.price_cumulative_last(),
-        [p0 * U256::from(10u8), p1 * U256::from(10u8)]
-    );
+    assert_eq!(evm.price_cumulative_last(), [p0 * U256::from(10u8), p1 * U256::from(10u8)]);
     assert_eq!(u64::from(evm.reserves().1), START + 10);
 }
 
@@ -169,23 +152,14 @@ fn protocol_fee_on_and_off_on_the_bytecode_and_the_engine() {
         add_liquidity(&mut evm, thousand, thousand);
         let out = n("996006981039903216");
         let pair = evm.pair;
-        evm.transfer(evm.token1, WALLET, pair, wad(1))
-            .expect("token1 in");
+        evm.transfer(evm.token1, WALLET, pair, wad(1)).expect("token1 in");
         evm.swap(WALLET, out, U256::ZERO, WALLET).expect("swap");
         let lp = thousand - U256::from(1000u32);
         evm.transfer(pair, WALLET, pair, lp).expect("LP in");
         evm.burn(WALLET, WALLET).expect("burn");
 
-        let fee_lp = if fee_on {
-            n("249750499251388")
-        } else {
-            U256::ZERO
-        };
-        let (bal0, bal1) = if fee_on {
-            (n("249501683697445"), n("250000187312969"))
-        } else {
-            (U256::ZERO, U256::ZERO)
-        };
+        let fee_lp = if fee_on { n("249750499251388") } else { U256::ZERO };
+        let (bal0, bal1) = if fee_on { (n("249501683697445"), n("250000187312969")) } else { (U256::ZERO, U256::ZERO) };
         let thousand_wei = U256::from(1000u32);
         assert_eq!(evm.total_supply(pair), thousand_wei + fee_lp);
         assert_eq!(evm.balance_of(pair, OTHER), fee_lp);
@@ -197,41 +171,18 @@ fn protocol_fee_on_and_off_on_the_bytecode_and_the_engine() {
         // The same story on the engine, with its token order = the pair's.
         let mut engine = Engine::new();
         let chain = engine.create_chain("c", 1, "c", 12).expect("chain");
-        let t0 = engine
-            .create_token("T0", chain, "T0", 18, Minter::Account(WALLET))
-            .expect("T0");
-        let t1 = engine
-            .create_token("T1", chain, "T1", 18, Minter::Account(WALLET))
-            .expect("T1");
+        let t0 = engine.create_token("T0", chain, "T0", 18, Minter::Account(WALLET)).expect("T0");
+        let t1 = engine.create_token("T1", chain, "T1", 18, Minter::Account(WALLET)).expect("T1");
         engine.faucet_mint(t0, WALLET, wad(10_000)).expect("fund");
         engine.faucet_mint(t1, WALLET, wad(10_000)).expect("fund");
-        let run = |engine: &mut Engine, action: Action| {
-            engine.execute(WALLET, &action).expect("engine action")
-        };
-        run(
-            &mut engine,
-            Action::CreatePool {
-                id: "P".into(),
-                tokens: ["T0".into(), "T1".into()],
-                fee_bps: 30,
-            },
-        );
+        let run = |engine: &mut Engine, action: Action| engine.execute(WALLET, &action).expect("engine action");
+        run(&mut engine, Action::CreatePool { id: "P".into(), tokens: ["T0".into(), "T1".into()], fee_bps: 30 });
         if fee_on {
-            run(
-                &mut engine,
-                Action::SetFeeTo {
-                    pool: "P".into(),
-                    fee_to: Some(OTHER),
-                },
-            );
+            run(&mut engine, Action::SetFeeTo { pool: "P".into(), fee_to: Some(OTHER) });
         }
         run(
             &mut engine,
-            Action::AddLiquidity {
-                pool: "P".into(),
-                amounts: [thousand, thousand],
-                min: [U256::ZERO; 2],
-            },
+            Action::AddLiquidity { pool: "P".into(), amounts: [thousand, thousand], min: [U256::ZERO; 2] },
         );
         let swapped = run(
             &mut engine,
@@ -243,19 +194,9 @@ fn protocol_fee_on_and_off_on_the_bytecode_and_the_engine() {
             },
         );
         assert!(matches!(swapped, Outcome::Swapped { amount_out, .. } if amount_out == out));
-        run(
-            &mut engine,
-            Action::RemoveLiquidity {
-                pool: "P".into(),
-                liquidity: lp,
-                min: [U256::ZERO; 2],
-            },
-        );
+        run(&mut engine, Action::RemoveLiquidity { pool: "P".into(), liquidity: lp, min: [U256::ZERO; 2] });
         let pool = engine.pool(0);
-        assert_eq!(
-            engine.token(pool.lp_token).total_supply,
-            thousand_wei + fee_lp
-        );
+        assert_eq!(engine.token(pool.lp_token).total_supply, thousand_wei + fee_lp);
         assert_eq!(engine.balance(pool.lp_token, OTHER), fee_lp);
         if fee_on {
             assert_eq!(pool.reserves, [thousand_wei + bal0, thousand_wei + bal1]);

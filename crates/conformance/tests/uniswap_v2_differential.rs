@@ -25,11 +25,8 @@ const SEQUENCES: usize = 1000;
 const DEPLOYER: Address = Address::with_last_byte(0xd0);
 const SETTER: Address = Address::with_last_byte(0xf0);
 const FEE_TO: Address = Address::with_last_byte(0xfe);
-const ACTORS: [Address; 3] = [
-    Address::with_last_byte(0xa1),
-    Address::with_last_byte(0xa2),
-    Address::with_last_byte(0xa3),
-];
+const ACTORS: [Address; 3] =
+    [Address::with_last_byte(0xa1), Address::with_last_byte(0xa2), Address::with_last_byte(0xa3)];
 const POOL: &str = "AB";
 const IDS: [&str; 2] = ["A", "B"];
 
@@ -51,12 +48,7 @@ impl Rng {
             return U256::ZERO;
         }
         let bits = bits.min(256) as usize;
-        let raw = U256::from_limbs([
-            self.0.next_u64(),
-            self.0.next_u64(),
-            self.0.next_u64(),
-            self.0.next_u64(),
-        ]);
+        let raw = U256::from_limbs([self.0.next_u64(), self.0.next_u64(), self.0.next_u64(), self.0.next_u64()]);
         let x = raw >> (256 - bits);
         x | (U256::from(1u8) << (bits - 1))
     }
@@ -70,12 +62,7 @@ impl Rng {
         if n.is_zero() {
             return U256::ZERO;
         }
-        let raw = U256::from_limbs([
-            self.0.next_u64(),
-            self.0.next_u64(),
-            self.0.next_u64(),
-            self.0.next_u64(),
-        ]);
+        let raw = U256::from_limbs([self.0.next_u64(), self.0.next_u64(), self.0.next_u64(), self.0.next_u64()]);
         raw % n
     }
 }
@@ -143,11 +130,7 @@ impl World {
         let mut evm = V2Evm::deploy(artifacts, DEPLOYER, SETTER, supply, start).expect("deploy");
         // Which deployed ERC20 plays engine token A: both mappings onto token0/token1 occur.
         let flip = rng.chance(50);
-        let evm_token = if flip {
-            [evm.tokens[1], evm.tokens[0]]
-        } else {
-            evm.tokens
-        };
+        let evm_token = if flip { [evm.tokens[1], evm.tokens[0]] } else { evm.tokens };
         let evm_side = evm_token.map(|t| usize::from(t != evm.token0));
         for token in evm.tokens {
             for a in ACTORS {
@@ -159,36 +142,18 @@ impl World {
         engine.advance(chain, start).expect("clock");
         let mut tokens = [0usize; 2];
         for (i, id) in IDS.iter().enumerate() {
-            tokens[i] = engine
-                .create_token(id, chain, id, 18, Minter::Account(DEPLOYER))
-                .expect("token");
+            tokens[i] = engine.create_token(id, chain, id, 18, Minter::Account(DEPLOYER)).expect("token");
             for a in ACTORS {
                 engine.faucet_mint(tokens[i], a, funds).expect("fund");
             }
         }
         engine
-            .execute(
-                SETTER,
-                &Action::CreatePool {
-                    id: POOL.into(),
-                    tokens: IDS.map(String::from),
-                    fee_bps: 30,
-                },
-            )
+            .execute(SETTER, &Action::CreatePool { id: POOL.into(), tokens: IDS.map(String::from), fee_bps: 30 })
             .expect("pool");
         let pool = engine.pool_ix(POOL).expect("pool ix");
         let lp = engine.pool(pool).lp_token;
         assert_eq!(engine.now(chain), evm.timestamp());
-        Self {
-            engine,
-            chain,
-            pool,
-            lp,
-            tokens,
-            evm,
-            evm_token,
-            evm_side,
-        }
+        Self { engine, chain, pool, lp, tokens, evm, evm_token, evm_side }
     }
 
     fn advance(&mut self, seconds: u64) {
@@ -203,27 +168,14 @@ impl World {
 
     fn run_engine(&mut self, step: &Step) -> Result<StepResult, String> {
         let (sender, action) = match step {
-            Step::Add { actor, desired } => (
-                ACTORS[*actor],
-                Action::AddLiquidity {
-                    pool: POOL.into(),
-                    amounts: *desired,
-                    min: [U256::ZERO; 2],
-                },
-            ),
+            Step::Add { actor, desired } => {
+                (ACTORS[*actor], Action::AddLiquidity { pool: POOL.into(), amounts: *desired, min: [U256::ZERO; 2] })
+            }
             Step::Remove { actor, liquidity } => (
                 ACTORS[*actor],
-                Action::RemoveLiquidity {
-                    pool: POOL.into(),
-                    liquidity: *liquidity,
-                    min: [U256::ZERO; 2],
-                },
+                Action::RemoveLiquidity { pool: POOL.into(), liquidity: *liquidity, min: [U256::ZERO; 2] },
             ),
-            Step::SwapIn {
-                actor,
-                side_in,
-                amount_in,
-            } => (
+            Step::SwapIn { actor, side_in, amount_in } => (
                 ACTORS[*actor],
                 Action::SwapExactIn {
                     path: vec![POOL.into()],
@@ -232,11 +184,7 @@ impl World {
                     min_out: U256::ZERO,
                 },
             ),
-            Step::SwapOut {
-                actor,
-                side_in,
-                amount_out,
-            } => (
+            Step::SwapOut { actor, side_in, amount_out } => (
                 ACTORS[*actor],
                 Action::SwapExactOut {
                     path: vec![POOL.into()],
@@ -247,36 +195,20 @@ impl World {
             ),
             Step::FeeSwitch { on, intruder } => (
                 intruder.map_or(SETTER, |a| ACTORS[a]),
-                Action::SetFeeTo {
-                    pool: POOL.into(),
-                    fee_to: on.then_some(FEE_TO),
-                },
+                Action::SetFeeTo { pool: POOL.into(), fee_to: on.then_some(FEE_TO) },
             ),
         };
         let before = self.engine.state_hash();
         match self.engine.execute(sender, &action) {
             Ok(outcome) => Ok(match outcome {
-                Outcome::Liquidity { liquidity, amounts } => {
-                    StepResult::Liquidity { amounts, liquidity }
-                }
+                Outcome::Liquidity { liquidity, amounts } => StepResult::Liquidity { amounts, liquidity },
                 Outcome::Removed { amounts } => StepResult::Removed { amounts },
-                Outcome::Swapped {
-                    amount_in,
-                    amount_out,
-                    ..
-                } => StepResult::Swapped {
-                    amount_in,
-                    amount_out,
-                },
+                Outcome::Swapped { amount_in, amount_out, .. } => StepResult::Swapped { amount_in, amount_out },
                 Outcome::Done => StepResult::Done,
                 other => panic!("unexpected outcome {other:?}"),
             }),
             Err(e) => {
-                assert_eq!(
-                    self.engine.state_hash(),
-                    before,
-                    "a rejected step ({e}) changed the engine state"
-                );
+                assert_eq!(self.engine.state_hash(), before, "a rejected step ({e}) changed the engine state");
                 Err(format!("{} ({e})", e.code()))
             }
         }
@@ -295,37 +227,21 @@ impl World {
                 let a = ACTORS[*actor];
                 self.evm
                     .remove_liquidity(a, *liquidity, a)
-                    .map(|amounts| StepResult::Removed {
-                        amounts: self.evm_to_engine_order(amounts),
-                    })
+                    .map(|amounts| StepResult::Removed { amounts: self.evm_to_engine_order(amounts) })
             }
-            Step::SwapIn {
-                actor,
-                side_in,
-                amount_in,
-            } => {
+            Step::SwapIn { actor, side_in, amount_in } => {
                 let a = ACTORS[*actor];
                 let zero_for_one = self.evm_side[*side_in] == 0;
                 self.evm
                     .swap_exact_in(a, zero_for_one, *amount_in, a)
-                    .map(|amount_out| StepResult::Swapped {
-                        amount_in: *amount_in,
-                        amount_out,
-                    })
+                    .map(|amount_out| StepResult::Swapped { amount_in: *amount_in, amount_out })
             }
-            Step::SwapOut {
-                actor,
-                side_in,
-                amount_out,
-            } => {
+            Step::SwapOut { actor, side_in, amount_out } => {
                 let a = ACTORS[*actor];
                 let zero_for_one = self.evm_side[*side_in] == 0;
                 self.evm
                     .swap_exact_out(a, zero_for_one, *amount_out, a)
-                    .map(|amount_in| StepResult::Swapped {
-                        amount_in,
-                        amount_out: *amount_out,
-                    })
+                    .map(|amount_in| StepResult::Swapped { amount_in, amount_out: *amount_out })
             }
             Step::FeeSwitch { on, intruder } => {
                 let from = intruder.map_or(SETTER, |a| ACTORS[a]);
@@ -351,24 +267,12 @@ impl World {
         let cumulative = self.evm_to_engine_order(cumulative);
         for i in 0..2 {
             check(format!("reserve[{i}]"), p.reserves[i], reserves[i]);
-            check(
-                format!("priceCumulativeLast[{i}]"),
-                p.price_cumulative[i],
-                cumulative[i],
-            );
+            check(format!("priceCumulativeLast[{i}]"), p.price_cumulative[i], cumulative[i]);
         }
-        check(
-            "blockTimestampLast".into(),
-            U256::from(p.block_timestamp_last),
-            U256::from(ts),
-        );
+        check("blockTimestampLast".into(), U256::from(p.block_timestamp_last), U256::from(ts));
         check("kLast".into(), p.k_last, self.evm.k_last());
         let pair = self.evm.pair;
-        check(
-            "LP totalSupply".into(),
-            self.engine.token(self.lp).total_supply,
-            self.evm.total_supply(pair),
-        );
+        check("LP totalSupply".into(), self.engine.token(self.lp).total_supply, self.evm.total_supply(pair));
         let holders = [
             ("actor0", ACTORS[0]),
             ("actor1", ACTORS[1]),
@@ -377,11 +281,7 @@ impl World {
             ("feeTo", FEE_TO),
         ];
         for (name, who) in holders {
-            check(
-                format!("LP balance of {name}"),
-                self.engine.balance(self.lp, who),
-                self.evm.balance_of(pair, who),
-            );
+            check(format!("LP balance of {name}"), self.engine.balance(self.lp, who), self.evm.balance_of(pair, who));
         }
         check(
             "LP balance of the pool".into(),
@@ -391,11 +291,7 @@ impl World {
         for (i, id) in IDS.iter().enumerate() {
             let (t, et) = (self.tokens[i], self.evm_token[i]);
             for (k, a) in ACTORS.iter().enumerate() {
-                check(
-                    format!("{id} balance of actor{k}"),
-                    self.engine.balance(t, *a),
-                    self.evm.balance_of(et, *a),
-                );
+                check(format!("{id} balance of actor{k}"), self.engine.balance(t, *a), self.evm.balance_of(et, *a));
             }
             check(
                 format!("{id} balance of the pool"),
@@ -446,9 +342,7 @@ fn random_step(rng: &mut Rng, w: &World, fee_sequence: bool) -> Step {
     }
     if roll < 40 {
         // mostly someone who holds LP tokens
-        let holders: Vec<usize> = (0..3)
-            .filter(|&a| !w.engine.balance(w.lp, ACTORS[a]).is_zero())
-            .collect();
+        let holders: Vec<usize> = (0..3).filter(|&a| !w.engine.balance(w.lp, ACTORS[a]).is_zero()).collect();
         let actor = if !holders.is_empty() && rng.chance(85) {
             holders[rng.below(holders.len() as u64) as usize]
         } else {
@@ -475,11 +369,7 @@ fn random_step(rng: &mut Rng, w: &World, fee_sequence: bool) -> Step {
             3 => rng.bits_near(bit_len(r_in), 0, 12),
             _ => rng.bits_near(bit_len(r_in), -70, 2),
         };
-        return Step::SwapIn {
-            actor,
-            side_in,
-            amount_in,
-        };
+        return Step::SwapIn { actor, side_in, amount_in };
     }
     if roll < 92 || !fee_sequence {
         let r_out = reserves[1 - side_in];
@@ -490,11 +380,7 @@ fn random_step(rng: &mut Rng, w: &World, fee_sequence: bool) -> Step {
             3 => r_out.saturating_sub(U256::from(1 + rng.below(3))),
             _ => rng.bits_near(bit_len(r_out), -70, 0),
         };
-        return Step::SwapOut {
-            actor,
-            side_in,
-            amount_out,
-        };
+        return Step::SwapOut { actor, side_in, amount_out };
     }
     let on = rng.chance(70);
     let intruder = rng.chance(15).then_some(actor);
@@ -559,10 +445,7 @@ fn engine_matches_uniswap_v2_bytecode_to_the_wei() {
         );
         if fee_sequence && rng.chance(80) {
             // the common case: the fee is on before the first liquidity event
-            let step = Step::FeeSwitch {
-                on: true,
-                intruder: None,
-            };
+            let step = Step::FeeSwitch { on: true, intruder: None };
             let (e, v) = (w.run_engine(&step), w.run_evm(&step));
             assert!(e.is_ok() && v.is_ok(), "{log}fee switch: {e:?} / {v:?}");
             let _ = writeln!(log, "  fee on");
@@ -578,10 +461,7 @@ fn engine_matches_uniswap_v2_bytecode_to_the_wei() {
             let step = random_step(&mut rng, &w, fee_sequence);
             let e = w.run_engine(&step);
             let v = w.run_evm(&step);
-            let _ = writeln!(
-                log,
-                "  step {i}: {step:?}\n    engine {e:?}\n    evm    {v:?}"
-            );
+            let _ = writeln!(log, "  step {i}: {step:?}\n    engine {e:?}\n    evm    {v:?}");
             match (&e, &v) {
                 (Ok(a), Ok(b)) => {
                     assert_eq!(a, b, "{log}results differ");
@@ -596,25 +476,15 @@ fn engine_matches_uniswap_v2_bytecode_to_the_wei() {
                 _ => panic!("{log}one side rejected the step, the other did not"),
             }
             let diffs = w.differences();
-            assert!(
-                diffs.is_empty(),
-                "{log}state differs:\n  {}",
-                diffs.join("\n  ")
-            );
+            assert!(diffs.is_empty(), "{log}state differs:\n  {}", diffs.join("\n  "));
             tally.steps += 1;
         }
         tally.sequences += 1;
         tally.fee_sequences += usize::from(fee_sequence);
         tally.wrapping_sequences += usize::from(wrapped);
     }
-    let per_kind: Vec<String> = (0..5)
-        .map(|k| {
-            format!(
-                "{} {} ok/{} rejected",
-                KINDS[k], tally.both_ok[k], tally.both_err[k]
-            )
-        })
-        .collect();
+    let per_kind: Vec<String> =
+        (0..5).map(|k| format!("{} {} ok/{} rejected", KINDS[k], tally.both_ok[k], tally.both_err[k])).collect();
     println!(
         "uniswap_v2_differential: {} sequences ({} with the protocol fee, {} crossing a 2^32 s \
          timestamp wrap), {} steps compared to the wei after each step, {} clock advances; {}",
@@ -635,9 +505,6 @@ fn engine_matches_uniswap_v2_bytecode_to_the_wei() {
     assert!(tally.fee_sequences >= 100);
     assert!(tally.wrapping_sequences >= 20);
     for (k, name) in KINDS.iter().enumerate() {
-        assert!(
-            tally.both_ok[k] >= 50 && tally.both_err[k] >= 10,
-            "too little coverage of {name}"
-        );
+        assert!(tally.both_ok[k] >= 50 && tally.both_err[k] >= 10, "too little coverage of {name}");
     }
 }

@@ -24,9 +24,7 @@ fn world() -> Engine {
     let c = e.create_chain("eth", 1, "ethereum", 12).unwrap_or(0);
     let owner = who("owner");
     for id in ["WETH", "USDC", "RWD", "CAKE"] {
-        let t = e
-            .create_token(id, c, id, 18, Minter::Account(owner))
-            .unwrap_or(0);
+        let t = e.create_token(id, c, id, 18, Minter::Account(owner)).unwrap_or(0);
         if id != "RWD" {
             for name in ["alice", "bob", "owner"] {
                 let _ = e.faucet_mint(t, who(name), e18(1_000_000_000));
@@ -34,21 +32,10 @@ fn world() -> Engine {
         }
     }
     let setup = [
-        (
-            owner,
-            Action::CreatePool {
-                id: "P".into(),
-                tokens: ["WETH".into(), "USDC".into()],
-                fee_bps: 30,
-            },
-        ),
+        (owner, Action::CreatePool { id: "P".into(), tokens: ["WETH".into(), "USDC".into()], fee_bps: 30 }),
         (
             who("alice"),
-            Action::AddLiquidity {
-                pool: "P".into(),
-                amounts: [e18(1_000_000), e18(2_000_000)],
-                min: [U256::ZERO; 2],
-            },
+            Action::AddLiquidity { pool: "P".into(), amounts: [e18(1_000_000), e18(2_000_000)], min: [U256::ZERO; 2] },
         ),
         (
             owner,
@@ -78,27 +65,11 @@ fn world() -> Engine {
                 id: "S".into(),
                 stake_token: "CAKE".into(),
                 reward_token: "CAKE".into(),
-                terms: vec![
-                    Term {
-                        days: 0,
-                        boost_bps: 10_000,
-                    },
-                    Term {
-                        days: 90,
-                        boost_bps: 15_000,
-                    },
-                ],
+                terms: vec![Term { days: 0, boost_bps: 10_000 }, Term { days: 90, boost_bps: 15_000 }],
                 early_exit: EarlyExit::Forbidden,
             },
         ),
-        (
-            owner,
-            Action::NotifyReward {
-                staking_pool: "S".into(),
-                amount: e18(1_000_000),
-                duration_s: 365 * 86_400,
-            },
-        ),
+        (owner, Action::NotifyReward { staking_pool: "S".into(), amount: e18(1_000_000), duration_s: 365 * 86_400 }),
     ];
     for (sender, action) in setup {
         if let Err(err) = e.execute(sender, &action) {
@@ -115,18 +86,10 @@ fn bench(c: &mut Criterion) {
     let alice = who("alice");
 
     let mut e = world();
-    let buy = Action::SwapExactIn {
-        path: vec!["P".into()],
-        token_in: "WETH".into(),
-        amount_in: e18(1),
-        min_out: U256::ZERO,
-    };
-    let sell = Action::SwapExactIn {
-        path: vec!["P".into()],
-        token_in: "USDC".into(),
-        amount_in: e18(2),
-        min_out: U256::ZERO,
-    };
+    let buy =
+        Action::SwapExactIn { path: vec!["P".into()], token_in: "WETH".into(), amount_in: e18(1), min_out: U256::ZERO };
+    let sell =
+        Action::SwapExactIn { path: vec!["P".into()], token_in: "USDC".into(), amount_in: e18(2), min_out: U256::ZERO };
     let mut flip = false;
     g.bench_function("swap", |b| {
         b.iter(|| {
@@ -136,34 +99,21 @@ fn bench(c: &mut Criterion) {
     });
 
     let mut e = world();
-    let add = Action::AddLiquidity {
-        pool: "P".into(),
-        amounts: [e18(10), e18(20)],
-        min: [U256::ZERO; 2],
-    };
+    let add = Action::AddLiquidity { pool: "P".into(), amounts: [e18(10), e18(20)], min: [U256::ZERO; 2] };
     g.bench_function("add_then_remove_liquidity", |b| {
         b.iter(|| {
             let liquidity = match e.execute(bob, &add) {
                 Ok(granary_engine::Outcome::Liquidity { liquidity, .. }) => liquidity,
                 other => panic!("add_liquidity: {other:?}"),
             };
-            let remove = Action::RemoveLiquidity {
-                pool: "P".into(),
-                liquidity,
-                min: [U256::ZERO; 2],
-            };
+            let remove = Action::RemoveLiquidity { pool: "P".into(), liquidity, min: [U256::ZERO; 2] };
             black_box(e.execute(bob, &remove).is_ok())
         })
     });
 
     let mut e = world();
-    let deposit = Action::Deposit {
-        farm_pool: "F0".into(),
-        amount: U256::from(1000u32),
-    };
-    let harvest = Action::Harvest {
-        farm_pool: "F0".into(),
-    };
+    let deposit = Action::Deposit { farm_pool: "F0".into(), amount: U256::from(1000u32) };
+    let harvest = Action::Harvest { farm_pool: "F0".into() };
     g.bench_function("farm_deposit_then_harvest", |b| {
         b.iter(|| {
             let _ = e.advance(0, 12);
@@ -176,11 +126,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("stake_then_claim", |b| {
         b.iter(|| {
             let _ = e.advance(0, 12);
-            let stake = Action::Stake {
-                staking_pool: "S".into(),
-                amount: e18(1),
-                term_days: 90,
-            };
+            let stake = Action::Stake { staking_pool: "S".into(), amount: e18(1), term_days: 90 };
             let position = match e.execute(bob, &stake) {
                 Ok(granary_engine::Outcome::Staked { position, .. }) => position,
                 other => panic!("stake: {other:?}"),

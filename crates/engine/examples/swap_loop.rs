@@ -5,10 +5,7 @@ use granary_engine::tx::{dev_key, key_address};
 use granary_engine::{Action, Engine, U256};
 
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(100_000);
+    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let wad = U256::from(10u64).pow(U256::from(18u8));
     let mut e = Engine::new();
     let c = e.create_chain("eth", 1, "ethereum", 12).unwrap_or(0);
@@ -19,31 +16,18 @@ fn main() {
             let _ = e.faucet_mint(t, who, wad * U256::from(10_000_000u64));
         }
     }
-    let _ = e.execute(
-        alice,
-        &Action::CreatePool {
-            id: "P".into(),
-            tokens: ["WETH".into(), "USDC".into()],
-            fee_bps: 30,
-        },
-    );
+    let _ =
+        e.execute(alice, &Action::CreatePool { id: "P".into(), tokens: ["WETH".into(), "USDC".into()], fee_bps: 30 });
     let _ = e.execute(
         alice,
         &Action::AddLiquidity {
             pool: "P".into(),
-            amounts: [
-                wad * U256::from(1_000_000u64),
-                wad * U256::from(2_000_000u64),
-            ],
+            amounts: [wad * U256::from(1_000_000u64), wad * U256::from(2_000_000u64)],
             min: [U256::ZERO; 2],
         },
     );
-    let buy = Action::SwapExactIn {
-        path: vec!["P".into()],
-        token_in: "WETH".into(),
-        amount_in: wad,
-        min_out: U256::ZERO,
-    };
+    let buy =
+        Action::SwapExactIn { path: vec!["P".into()], token_in: "WETH".into(), amount_in: wad, min_out: U256::ZERO };
     let sell = Action::SwapExactIn {
         path: vec!["P".into()],
         token_in: "USDC".into(),
@@ -53,14 +37,8 @@ fn main() {
     let start = std::time::Instant::now();
     let mut ok = 0usize;
     for i in 0..n {
-        ok += usize::from(
-            e.execute(bob, if i % 2 == 0 { &buy } else { &sell })
-                .is_ok(),
-        );
+        ok += usize::from(e.execute(bob, if i % 2 == 0 { &buy } else { &sell }).is_ok());
     }
     let dt = start.elapsed();
-    println!(
-        "{ok}/{n} swaps in {dt:?}: {:.0} ns/swap",
-        dt.as_nanos() as f64 / n as f64
-    );
+    println!("{ok}/{n} swaps in {dt:?}: {:.0} ns/swap", dt.as_nanos() as f64 / n as f64);
 }

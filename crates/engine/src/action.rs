@@ -164,35 +164,15 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Done,
-    Liquidity {
-        liquidity: U256,
-        amounts: [U256; 2],
-    },
-    Removed {
-        amounts: [U256; 2],
-    },
-    Swapped {
-        amount_in: U256,
-        amount_out: U256,
-        hops: Vec<Hop>,
-    },
+    Liquidity { liquidity: U256, amounts: [U256; 2] },
+    Removed { amounts: [U256; 2] },
+    Swapped { amount_in: U256, amount_out: U256, hops: Vec<Hop> },
     Reward(Payout),
-    Withdrawn {
-        amount: U256,
-    },
-    Staked {
-        position: PositionId,
-        unlock_at: u64,
-    },
-    Claimed {
-        reward: U256,
-        unpaid: U256,
-    },
+    Withdrawn { amount: U256 },
+    Staked { position: PositionId, unlock_at: u64 },
+    Claimed { reward: U256, unpaid: U256 },
     Unstaked(Unstaked),
-    Queued {
-        queue_id: u64,
-        eta: u64,
-    },
+    Queued { queue_id: u64, eta: u64 },
 }
 
 impl Action {
@@ -241,19 +221,14 @@ impl Action {
             Transfer { .. } | Mint { .. } | FundFarm { .. } => gas::TRANSFER,
             AddLiquidity { .. } => gas::ADD_LIQUIDITY,
             RemoveLiquidity { .. } => gas::REMOVE_LIQUIDITY,
-            SwapExactIn { path, .. } | SwapExactOut { path, .. } => {
-                gas::SWAP_HOP * path.len().max(1) as u64
-            }
+            SwapExactIn { path, .. } | SwapExactOut { path, .. } => gas::SWAP_HOP * path.len().max(1) as u64,
             Deposit { .. } => gas::FARM_DEPOSIT,
             Withdraw { .. } | EmergencyWithdraw { .. } => gas::FARM_WITHDRAW,
             Harvest { .. } => gas::FARM_HARVEST,
             Stake { .. } => gas::STAKE,
             Unstake { .. } => gas::UNSTAKE,
             Claim { .. } => gas::CLAIM,
-            CreateToken { .. }
-            | CreatePool { .. }
-            | CreateFarm { .. }
-            | CreateStakingPool { .. } => gas::DEPLOY,
+            CreateToken { .. } | CreatePool { .. } | CreateFarm { .. } | CreateStakingPool { .. } => gas::DEPLOY,
             _ => gas::ADMIN,
         }
     }
@@ -284,9 +259,7 @@ impl Engine {
                 self.pools[self.pool_ix(pool)?].chain
             }
             SwapExactIn { path, .. } | SwapExactOut { path, .. } => {
-                let first = path
-                    .first()
-                    .ok_or_else(|| EngineError::invalid("path", "give at least one pool"))?;
+                let first = path.first().ok_or_else(|| EngineError::invalid("path", "give at least one pool"))?;
                 self.pools[self.pool_ix(first)?].chain
             }
             CreateFarm { reward_token, .. } => self.tokens[self.token_ix(reward_token)?].chain,
@@ -303,16 +276,12 @@ impl Engine {
             | Deposit { farm_pool, .. }
             | Withdraw { farm_pool, .. }
             | Harvest { farm_pool }
-            | EmergencyWithdraw { farm_pool } => {
-                self.farms[self.farm_pools[self.farm_pool_ix(farm_pool)?].farm].chain
-            }
+            | EmergencyWithdraw { farm_pool } => self.farms[self.farm_pools[self.farm_pool_ix(farm_pool)?].farm].chain,
             CreateStakingPool { stake_token, .. } => self.tokens[self.token_ix(stake_token)?].chain,
             NotifyReward { staking_pool, .. } | Stake { staking_pool, .. } => {
                 self.staking_pools[self.staking_ix(staking_pool)?].chain
             }
-            Unstake { position } | Claim { position } => {
-                self.staking_pools[self.position(*position)?.pool].chain
-            }
+            Unstake { position } | Claim { position } => self.staking_pools[self.position(*position)?.pool].chain,
         })
     }
 
@@ -339,13 +308,7 @@ impl Engine {
                 self.transfer(t, sender, *to, *amount)?;
                 Ok(Outcome::Done)
             }
-            CreateToken {
-                id,
-                chain_id,
-                symbol,
-                decimals,
-                initial_supply,
-            } => {
+            CreateToken { id, chain_id, symbol, decimals, initial_supply } => {
                 let chain = self.chain_ix_by_eip155(*chain_id)?;
                 let t = self.new_token(id, chain, symbol, *decimals, Minter::Account(sender))?;
                 self.mint_to(t, sender, *initial_supply)?;
@@ -357,19 +320,12 @@ impl Engine {
                 }
                 let t = self.token_ix(token)?;
                 if self.tokens[t].minter != Minter::Account(sender) {
-                    return Err(EngineError::NotMinter {
-                        who: sender,
-                        token: token.clone(),
-                    });
+                    return Err(EngineError::NotMinter { who: sender, token: token.clone() });
                 }
                 self.mint_to(t, *to, *amount)?;
                 Ok(Outcome::Done)
             }
-            CreatePool {
-                id,
-                tokens,
-                fee_bps,
-            } => {
+            CreatePool { id, tokens, fee_bps } => {
                 let (a, b) = (self.token_ix(&tokens[0])?, self.token_ix(&tokens[1])?);
                 self.create_pool(sender, id, a, b, *fee_bps)?;
                 Ok(Outcome::Done)
@@ -384,48 +340,26 @@ impl Engine {
                 let (liquidity, amounts) = self.add_liquidity(sender, p, *amounts, *min)?;
                 Ok(Outcome::Liquidity { liquidity, amounts })
             }
-            RemoveLiquidity {
-                pool,
-                liquidity,
-                min,
-            } => {
+            RemoveLiquidity { pool, liquidity, min } => {
                 let p = self.pool_ix(pool)?;
                 let amounts = self.remove_liquidity(sender, p, *liquidity, *min)?;
                 Ok(Outcome::Removed { amounts })
             }
-            SwapExactIn {
-                path,
-                token_in,
-                amount_in,
-                min_out,
-            } => {
+            SwapExactIn { path, token_in, amount_in, min_out } => {
                 let mut buf = [0; MAX_HOPS];
                 let pools = self.resolve_path(path, &mut buf)?;
                 let t = self.token_ix(token_in)?;
                 let hops = self.swap_exact_in(sender, pools, t, *amount_in, *min_out)?;
                 Ok(swapped(hops))
             }
-            SwapExactOut {
-                path,
-                token_in,
-                amount_out,
-                max_in,
-            } => {
+            SwapExactOut { path, token_in, amount_out, max_in } => {
                 let mut buf = [0; MAX_HOPS];
                 let pools = self.resolve_path(path, &mut buf)?;
                 let t = self.token_ix(token_in)?;
                 let hops = self.swap_exact_out(sender, pools, t, *amount_out, *max_in)?;
                 Ok(swapped(hops))
             }
-            CreateFarm {
-                id,
-                reward_token,
-                reward_per_second,
-                start,
-                end,
-                funding,
-                timelock_delay_s,
-            } => {
+            CreateFarm { id, reward_token, reward_per_second, start, end, funding, timelock_delay_s } => {
                 let t = self.token_ix(reward_token)?;
                 let spec = FarmSpec {
                     id,
@@ -439,30 +373,18 @@ impl Engine {
                 self.create_farm(sender, spec)?;
                 Ok(Outcome::Done)
             }
-            AddFarmPool {
-                id,
-                farm,
-                stake_token,
-                alloc_point,
-                deposit_fee_bps,
-            } => {
+            AddFarmPool { id, farm, stake_token, alloc_point, deposit_fee_bps } => {
                 let (f, t) = (self.farm_ix(farm)?, self.token_ix(stake_token)?);
                 self.add_farm_pool(f, id, t, *alloc_point, *deposit_fee_bps)?;
                 Ok(Outcome::Done)
             }
-            SetAllocPoint {
-                farm_pool,
-                alloc_point,
-            } => {
+            SetAllocPoint { farm_pool, alloc_point } => {
                 let fp = self.farm_pool_ix(farm_pool)?;
                 self.check_farm_owner(sender, self.farm_pools[fp].farm, via_queue)?;
                 self.set_alloc_point(fp, *alloc_point)?;
                 Ok(Outcome::Done)
             }
-            SetRewardPerSecond {
-                farm,
-                reward_per_second,
-            } => {
+            SetRewardPerSecond { farm, reward_per_second } => {
                 let f = self.farm_ix(farm)?;
                 self.set_reward_per_second(f, *reward_per_second)?;
                 Ok(Outcome::Done)
@@ -502,10 +424,7 @@ impl Engine {
                     a => a.farm_admin_target().map(str::to_string),
                 };
                 if target.as_deref() != Some(farm.as_str()) {
-                    return Err(EngineError::invalid(
-                        "action",
-                        "queue only an owner action of this farm",
-                    ));
+                    return Err(EngineError::invalid("action", "queue only an owner action of this farm"));
                 }
                 let queue_id = self.queue_admin(sender, f, (**action).clone())?;
                 let eta = self.farms[f].queue[&queue_id].eta;
@@ -533,13 +452,7 @@ impl Engine {
                 let amount = self.farm_emergency_withdraw(sender, fp)?;
                 Ok(Outcome::Withdrawn { amount })
             }
-            CreateStakingPool {
-                id,
-                stake_token,
-                reward_token,
-                terms,
-                early_exit,
-            } => {
+            CreateStakingPool { id, stake_token, reward_token, terms, early_exit } => {
                 let spec = StakingSpec {
                     id,
                     stake_token: self.token_ix(stake_token)?,
@@ -550,27 +463,16 @@ impl Engine {
                 self.create_staking_pool(sender, spec)?;
                 Ok(Outcome::Done)
             }
-            NotifyReward {
-                staking_pool,
-                amount,
-                duration_s,
-            } => {
+            NotifyReward { staking_pool, amount, duration_s } => {
                 let sp = self.staking_ix(staking_pool)?;
                 self.notify_reward(sender, sp, *amount, *duration_s)?;
                 Ok(Outcome::Done)
             }
-            Stake {
-                staking_pool,
-                amount,
-                term_days,
-            } => {
+            Stake { staking_pool, amount, term_days } => {
                 let sp = self.staking_ix(staking_pool)?;
                 let position = self.stake(sender, sp, *amount, *term_days)?;
                 let unlock_at = self.positions[&position].unlock_at;
-                Ok(Outcome::Staked {
-                    position,
-                    unlock_at,
-                })
+                Ok(Outcome::Staked { position, unlock_at })
             }
             Unstake { position } => Ok(Outcome::Unstaked(self.unstake(sender, *position)?)),
             Claim { position } => {
@@ -581,16 +483,9 @@ impl Engine {
     }
 
     /// Pool ids to indices, into a stack buffer (no allocation on the swap path).
-    fn resolve_path<'b>(
-        &self,
-        path: &[String],
-        buf: &'b mut [usize; MAX_HOPS],
-    ) -> Result<&'b [usize]> {
+    fn resolve_path<'b>(&self, path: &[String], buf: &'b mut [usize; MAX_HOPS]) -> Result<&'b [usize]> {
         if path.is_empty() || path.len() > MAX_HOPS {
-            return Err(EngineError::invalid(
-                "path",
-                format!("give 1 to {MAX_HOPS} pools"),
-            ));
+            return Err(EngineError::invalid("path", format!("give 1 to {MAX_HOPS} pools")));
         }
         for (slot, id) in buf.iter_mut().zip(path) {
             *slot = self.pool_ix(id)?;
@@ -602,9 +497,5 @@ impl Engine {
 fn swapped(hops: Vec<Hop>) -> Outcome {
     let amount_in = hops.first().map(|h| h.amount_in).unwrap_or_default();
     let amount_out = hops.last().map(|h| h.amount_out).unwrap_or_default();
-    Outcome::Swapped {
-        amount_in,
-        amount_out,
-        hops,
-    }
+    Outcome::Swapped { amount_in, amount_out, hops }
 }

@@ -74,12 +74,7 @@ impl PoolState {
 /// `out = in·(10000−f)·reserve_out / (reserve_in·10000 + in·(10000−f))`, floored (favours the pool).
 /// For f = 30 this is exactly v2's 997/1000 formula.
 #[inline]
-pub fn get_amount_out(
-    amount_in: U256,
-    reserve_in: U256,
-    reserve_out: U256,
-    fee_bps: u32,
-) -> Result<U256> {
+pub fn get_amount_out(amount_in: U256, reserve_in: U256, reserve_out: U256, fee_bps: u32) -> Result<U256> {
     if amount_in.is_zero() {
         return Err(EngineError::ZeroAmount { field: "amount_in" });
     }
@@ -95,16 +90,9 @@ pub fn get_amount_out(
 /// `UniswapV2Library.getAmountIn`: `in = reserve_in·out·10000 / ((reserve_out−out)·(10000−f)) + 1`.
 /// The +1 is always added, so the result is enough even when the division is exact.
 #[inline]
-pub fn get_amount_in(
-    amount_out: U256,
-    reserve_in: U256,
-    reserve_out: U256,
-    fee_bps: u32,
-) -> Result<U256> {
+pub fn get_amount_in(amount_out: U256, reserve_in: U256, reserve_out: U256, fee_bps: u32) -> Result<U256> {
     if amount_out.is_zero() {
-        return Err(EngineError::ZeroAmount {
-            field: "amount_out",
-        });
+        return Err(EngineError::ZeroAmount { field: "amount_out" });
     }
     if reserve_in.is_zero() || reserve_out.is_zero() || amount_out >= reserve_out {
         return Err(EngineError::InsufficientLiquidity);
@@ -142,34 +130,18 @@ impl CpPool {
 
 /// The pair's K check (`UniswapV2Pair.swap`), with the fee in basis points:
 /// `(b0·10000 − in0·f)·(b1·10000 − in1·f) ≥ r0·r1·10000²`, where `in_i = b_i − (r_i − out_i)`.
-fn k_holds(
-    reserves: [U256; 2],
-    balances: [U256; 2],
-    out_side: usize,
-    amount_out: U256,
-    fee: U256,
-) -> bool {
+fn k_holds(reserves: [U256; 2], balances: [U256; 2], out_side: usize, amount_out: U256, fee: U256) -> bool {
     let mut adjusted = [U256::ZERO; 2];
     for i in 0..2 {
-        let out_i = if i == out_side {
-            amount_out
-        } else {
-            U256::ZERO
-        };
+        let out_i = if i == out_side { amount_out } else { U256::ZERO };
         let floor = reserves[i] - out_i;
         let amount_in = balances[i].saturating_sub(floor);
-        match balances[i]
-            .checked_mul(BPS)
-            .and_then(|b| b.checked_sub(amount_in * fee))
-        {
+        match balances[i].checked_mul(BPS).and_then(|b| b.checked_sub(amount_in * fee)) {
             Some(v) => adjusted[i] = v,
             None => return false,
         }
     }
-    match (
-        adjusted[0].checked_mul(adjusted[1]),
-        (reserves[0] * reserves[1]).checked_mul(BPS * BPS),
-    ) {
+    match (adjusted[0].checked_mul(adjusted[1]), (reserves[0] * reserves[1]).checked_mul(BPS * BPS)) {
         (Some(after), Some(before)) => after >= before,
         _ => false,
     }
@@ -200,23 +172,14 @@ impl Engine {
             return Err(EngineError::DuplicateId(id.to_string()));
         }
         if token0 == token1 {
-            return Err(EngineError::invalid(
-                "tokens",
-                "a pool needs two different tokens",
-            ));
+            return Err(EngineError::invalid("tokens", "a pool needs two different tokens"));
         }
         let chain = self.tokens[token0].chain;
         if self.tokens[token1].chain != chain {
-            return Err(EngineError::invalid(
-                "tokens",
-                "both tokens must live on the same chain",
-            ));
+            return Err(EngineError::invalid("tokens", "both tokens must live on the same chain"));
         }
         if fee_bps > MAX_FEE_BPS {
-            return Err(EngineError::invalid(
-                "fee_bps",
-                format!("at most {MAX_FEE_BPS}"),
-            ));
+            return Err(EngineError::invalid("fee_bps", format!("at most {MAX_FEE_BPS}")));
         }
         let ix = self.pools.len();
         let lp_token = self.new_token(id, chain, id, 18, Minter::Pool(ix))?;
@@ -240,17 +203,9 @@ impl Engine {
     }
 
     /// Factory `setFeeTo`, per pool: the creator turns the 1/6 protocol fee on or off.
-    pub(crate) fn set_fee_to(
-        &mut self,
-        sender: Address,
-        pool: PoolIx,
-        fee_to: Option<Address>,
-    ) -> Result<()> {
+    pub(crate) fn set_fee_to(&mut self, sender: Address, pool: PoolIx, fee_to: Option<Address>) -> Result<()> {
         if self.pools[pool].creator != sender {
-            return Err(EngineError::NotOwner {
-                who: sender,
-                what: self.pools[pool].id.clone(),
-            });
+            return Err(EngineError::NotOwner { who: sender, what: self.pools[pool].id.clone() });
         }
         // As the factory's `feeTo`, the zero address means off.
         self.pool_mut(pool).fee_to = fee_to.filter(|a| !a.is_zero());
@@ -259,10 +214,7 @@ impl Engine {
 
     fn pool_balances(&self, pool: PoolIx) -> [U256; 2] {
         let p = &self.pools[pool];
-        [
-            self.balance(p.tokens[0], p.address),
-            self.balance(p.tokens[1], p.address),
-        ]
+        [self.balance(p.tokens[0], p.address), self.balance(p.tokens[1], p.address)]
     }
 
     /// `UniswapV2Pair._update`: store the balances as reserves and tick the price accumulators
@@ -364,14 +316,10 @@ impl Engine {
         min: [U256; 2],
     ) -> Result<(U256, [U256; 2])> {
         if desired[0].is_zero() {
-            return Err(EngineError::ZeroAmount {
-                field: "amounts[0]",
-            });
+            return Err(EngineError::ZeroAmount { field: "amounts[0]" });
         }
         if desired[1].is_zero() {
-            return Err(EngineError::ZeroAmount {
-                field: "amounts[1]",
-            });
+            return Err(EngineError::ZeroAmount { field: "amounts[1]" });
         }
         let p = &self.pools[pool];
         let [r0, r1] = p.reserves;
@@ -381,39 +329,23 @@ impl Engine {
             let b_opt = quote(desired[0], r0, r1)?;
             if b_opt <= desired[1] {
                 if b_opt < min[1] {
-                    return Err(EngineError::Slippage {
-                        field: "amounts[1]",
-                        actual: b_opt,
-                        bound: min[1],
-                    });
+                    return Err(EngineError::Slippage { field: "amounts[1]", actual: b_opt, bound: min[1] });
                 }
                 [desired[0], b_opt]
             } else {
                 let a_opt = quote(desired[1], r1, r0)?;
                 debug_assert!(a_opt <= desired[0]);
                 if a_opt < min[0] {
-                    return Err(EngineError::Slippage {
-                        field: "amounts[0]",
-                        actual: a_opt,
-                        bound: min[0],
-                    });
+                    return Err(EngineError::Slippage { field: "amounts[0]", actual: a_opt, bound: min[0] });
                 }
                 [a_opt, desired[1]]
             }
         };
         if amounts[0] < min[0] {
-            return Err(EngineError::Slippage {
-                field: "amounts[0]",
-                actual: amounts[0],
-                bound: min[0],
-            });
+            return Err(EngineError::Slippage { field: "amounts[0]", actual: amounts[0], bound: min[0] });
         }
         if amounts[1] < min[1] {
-            return Err(EngineError::Slippage {
-                field: "amounts[1]",
-                actual: amounts[1],
-                bound: min[1],
-            });
+            return Err(EngineError::Slippage { field: "amounts[1]", actual: amounts[1], bound: min[1] });
         }
         let (t0, t1, addr) = (p.tokens[0], p.tokens[1], p.address);
         self.transfer(t0, sender, addr, amounts[0])?;
@@ -443,21 +375,14 @@ impl Engine {
         let fee_on = self.mint_protocol_fee(pool)?;
         let supply = self.tokens[lp].total_supply;
         let burn = self.balance(lp, addr);
-        let amounts = [
-            math::mul_div(burn, balances[0], supply)?,
-            math::mul_div(burn, balances[1], supply)?,
-        ];
+        let amounts = [math::mul_div(burn, balances[0], supply)?, math::mul_div(burn, balances[1], supply)?];
         if amounts[0].is_zero() || amounts[1].is_zero() {
             return Err(EngineError::InsufficientLiquidityBurned);
         }
         for i in 0..2 {
             if amounts[i] < min[i] {
                 let field = if i == 0 { "amounts[0]" } else { "amounts[1]" };
-                return Err(EngineError::Slippage {
-                    field,
-                    actual: amounts[i],
-                    bound: min[i],
-                });
+                return Err(EngineError::Slippage { field, actual: amounts[i], bound: min[i] });
             }
         }
         self.burn_from(lp, addr, burn)?;
@@ -475,30 +400,18 @@ impl Engine {
     /// Resolve a path of pools from `token_in` into the per-hop token directions.
     fn route(&self, path: &[PoolIx], token_in: TokenIx) -> Result<Route> {
         if path.is_empty() || path.len() > MAX_HOPS {
-            return Err(EngineError::invalid(
-                "path",
-                format!("give 1 to {MAX_HOPS} pools"),
-            ));
+            return Err(EngineError::invalid("path", format!("give 1 to {MAX_HOPS} pools")));
         }
         let chain = self.pools[path[0]].chain;
         let mut token = token_in;
-        let mut route = Route {
-            hops: [(0, 0); MAX_HOPS],
-            len: 0,
-        };
+        let mut route = Route { hops: [(0, 0); MAX_HOPS], len: 0 };
         for &pool in path {
             let p = &self.pools[pool];
             if p.chain != chain {
-                return Err(EngineError::invalid(
-                    "path",
-                    "every pool of a path is on one chain",
-                ));
+                return Err(EngineError::invalid("path", "every pool of a path is on one chain"));
             }
             let side = p.side_of(token).ok_or_else(|| {
-                EngineError::invalid(
-                    "path",
-                    format!("pool {} does not trade {}", p.id, self.tokens[token].id),
-                )
+                EngineError::invalid("path", format!("pool {} does not trade {}", p.id, self.tokens[token].id))
             })?;
             route.hops[route.len] = (pool, side);
             route.len += 1;
@@ -508,53 +421,28 @@ impl Engine {
     }
 
     /// Router `getAmountsOut` over a resolved route: `amounts[0]` in, `amounts[len]` out.
-    fn amounts_out(
-        &self,
-        route: &Route,
-        amount_in: U256,
-        amounts: &mut [U256; MAX_HOPS + 1],
-    ) -> Result<()> {
+    fn amounts_out(&self, route: &Route, amount_in: U256, amounts: &mut [U256; MAX_HOPS + 1]) -> Result<()> {
         amounts[0] = amount_in;
         for (i, &(pool, side)) in route.hops().iter().enumerate() {
             let p = &self.pools[pool];
-            amounts[i + 1] = get_amount_out(
-                amounts[i],
-                p.reserves[side],
-                p.reserves[1 - side],
-                p.fee_bps,
-            )?;
+            amounts[i + 1] = get_amount_out(amounts[i], p.reserves[side], p.reserves[1 - side], p.fee_bps)?;
         }
         Ok(())
     }
 
     /// Router `getAmountsIn` over a resolved route.
-    fn amounts_in(
-        &self,
-        route: &Route,
-        amount_out: U256,
-        amounts: &mut [U256; MAX_HOPS + 1],
-    ) -> Result<()> {
+    fn amounts_in(&self, route: &Route, amount_out: U256, amounts: &mut [U256; MAX_HOPS + 1]) -> Result<()> {
         amounts[route.len] = amount_out;
         for i in (0..route.len).rev() {
             let (pool, side) = route.hops[i];
             let p = &self.pools[pool];
-            amounts[i] = get_amount_in(
-                amounts[i + 1],
-                p.reserves[side],
-                p.reserves[1 - side],
-                p.fee_bps,
-            )?;
+            amounts[i] = get_amount_in(amounts[i + 1], p.reserves[side], p.reserves[1 - side], p.fee_bps)?;
         }
         Ok(())
     }
 
     /// Quote a swap of exactly `amount_in` along `path` (Router `getAmountsOut`).
-    pub fn quote_exact_in(
-        &self,
-        path: &[PoolIx],
-        token_in: TokenIx,
-        amount_in: U256,
-    ) -> Result<Vec<U256>> {
+    pub fn quote_exact_in(&self, path: &[PoolIx], token_in: TokenIx, amount_in: U256) -> Result<Vec<U256>> {
         let route = self.route(path, token_in)?;
         let mut amounts = [U256::ZERO; MAX_HOPS + 1];
         self.amounts_out(&route, amount_in, &mut amounts)?;
@@ -562,12 +450,7 @@ impl Engine {
     }
 
     /// Quote the input for exactly `amount_out` at the end of `path` (Router `getAmountsIn`).
-    pub fn quote_exact_out(
-        &self,
-        path: &[PoolIx],
-        token_in: TokenIx,
-        amount_out: U256,
-    ) -> Result<Vec<U256>> {
+    pub fn quote_exact_out(&self, path: &[PoolIx], token_in: TokenIx, amount_out: U256) -> Result<Vec<U256>> {
         let route = self.route(path, token_in)?;
         let mut amounts = [U256::ZERO; MAX_HOPS + 1];
         self.amounts_in(&route, amount_out, &mut amounts)?;
@@ -576,13 +459,7 @@ impl Engine {
 
     /// `UniswapV2Pair.swap` for one hop whose input is already in the pool: send `amount_out` to
     /// `to`, then require `(b0·10000 − in0·f)·(b1·10000 − in1·f) ≥ r0·r1·10000²` ("UniswapV2: K").
-    fn pair_swap(
-        &mut self,
-        pool: PoolIx,
-        out_side: usize,
-        amount_out: U256,
-        to: Address,
-    ) -> Result<()> {
+    fn pair_swap(&mut self, pool: PoolIx, out_side: usize, amount_out: U256, to: Address) -> Result<()> {
         let p = &self.pools[pool];
         let reserves = p.reserves;
         if amount_out.is_zero() {
@@ -601,10 +478,7 @@ impl Engine {
         // The router priced `amount_out` with `get_amount_out`, which always satisfies the pair's
         // K check, so on this path the check is an invariant (asserted in debug and test builds,
         // where the property and differential tests exercise it).
-        debug_assert!(
-            k_holds(reserves, balances, out_side, amount_out, fee),
-            "UniswapV2: K"
-        );
+        debug_assert!(k_holds(reserves, balances, out_side, amount_out, fee), "UniswapV2: K");
         self.update_reserves(pool, balances)
     }
 
@@ -631,10 +505,7 @@ impl Engine {
             };
             self.pair_swap(pool, 1 - side, amounts[i + 1], to)?;
             let p = &self.pools[pool];
-            debug_assert!(
-                p.reserves[0] * p.reserves[1] >= k_before,
-                "k decreased on a swap"
-            );
+            debug_assert!(p.reserves[0] * p.reserves[1] >= k_before, "k decreased on a swap");
             let _ = k_before;
             done.push(Hop {
                 pool,
@@ -664,11 +535,7 @@ impl Engine {
         self.amounts_out(&route, amount_in, &mut amounts)?;
         let out = amounts[route.len];
         if out < min_out {
-            return Err(EngineError::Slippage {
-                field: "amount_out",
-                actual: out,
-                bound: min_out,
-            });
+            return Err(EngineError::Slippage { field: "amount_out", actual: out, bound: min_out });
         }
         if out.is_zero() {
             return Err(EngineError::InsufficientOutputAmount);
@@ -686,19 +553,13 @@ impl Engine {
         max_in: U256,
     ) -> Result<Vec<Hop>> {
         if amount_out.is_zero() {
-            return Err(EngineError::ZeroAmount {
-                field: "amount_out",
-            });
+            return Err(EngineError::ZeroAmount { field: "amount_out" });
         }
         let route = self.route(path, token_in)?;
         let mut amounts = [U256::ZERO; MAX_HOPS + 1];
         self.amounts_in(&route, amount_out, &mut amounts)?;
         if amounts[0] > max_in {
-            return Err(EngineError::Slippage {
-                field: "amount_in",
-                actual: amounts[0],
-                bound: max_in,
-            });
+            return Err(EngineError::Slippage { field: "amount_in", actual: amounts[0], bound: max_in });
         }
         self.execute_route(sender, &route, token_in, &amounts[..=route.len])
     }
@@ -752,13 +613,7 @@ mod tests {
         let need = get_amount_in(wad, r0, r1, 30).unwrap_or_default();
         assert_eq!(need, e("501755391236239986"));
         assert_eq!(get_amount_out(need, r0, r1, 30), Ok(wad));
-        assert_eq!(
-            get_amount_out(need - u(1), r0, r1, 30),
-            Ok(e("999999999999999998"))
-        );
-        assert_eq!(
-            get_amount_out(wad, r0, r1, 30),
-            Ok(e("1992013962079806432"))
-        );
+        assert_eq!(get_amount_out(need - u(1), r0, r1, 30), Ok(e("999999999999999998")));
+        assert_eq!(get_amount_out(wad, r0, r1, 30), Ok(e("1992013962079806432")));
     }
 }

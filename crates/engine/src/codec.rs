@@ -105,25 +105,19 @@ impl<'a> Decoder<'a> {
     pub fn bytes(&mut self, max: usize) -> Result<&'a [u8]> {
         let n = self.u32()? as usize;
         if n > max {
-            return Err(EngineError::Decode(format!(
-                "a field of {n} bytes exceeds {max}"
-            )));
+            return Err(EngineError::Decode(format!("a field of {n} bytes exceeds {max}")));
         }
         self.take(n)
     }
     pub fn str(&mut self) -> Result<String> {
         let b = self.bytes(MAX_STR)?;
-        String::from_utf8(b.to_vec())
-            .map_err(|_| EngineError::Decode("a string is not UTF-8".into()))
+        String::from_utf8(b.to_vec()).map_err(|_| EngineError::Decode("a string is not UTF-8".into()))
     }
     pub fn finish(&self) -> Result<()> {
         if self.pos == self.buf.len() {
             Ok(())
         } else {
-            Err(EngineError::Decode(format!(
-                "{} trailing bytes",
-                self.buf.len() - self.pos
-            )))
+            Err(EngineError::Decode(format!("{} trailing bytes", self.buf.len() - self.pos)))
         }
     }
 }
@@ -152,96 +146,42 @@ impl Action {
         use Action::*;
         let (ids, amounts): (Vec<String>, Vec<U256>) = match self {
             Transfer { token, to, amount } => (vec![token.clone(), hex(to)], vec![*amount]),
-            CreateToken {
-                id,
-                chain_id,
-                symbol,
-                decimals,
-                initial_supply,
-            } => (
-                vec![id.clone(), symbol.clone()],
-                vec![u(*chain_id), u(u64::from(*decimals)), *initial_supply],
-            ),
+            CreateToken { id, chain_id, symbol, decimals, initial_supply } => {
+                (vec![id.clone(), symbol.clone()], vec![u(*chain_id), u(u64::from(*decimals)), *initial_supply])
+            }
             Mint { token, to, amount } => (vec![token.clone(), hex(to)], vec![*amount]),
-            CreatePool {
-                id,
-                tokens,
-                fee_bps,
-            } => (
-                vec![id.clone(), tokens[0].clone(), tokens[1].clone()],
-                vec![u(u64::from(*fee_bps))],
-            ),
+            CreatePool { id, tokens, fee_bps } => {
+                (vec![id.clone(), tokens[0].clone(), tokens[1].clone()], vec![u(u64::from(*fee_bps))])
+            }
             SetFeeTo { pool, fee_to } => (vec![pool.clone(), opt_hex(fee_to)], vec![]),
-            AddLiquidity { pool, amounts, min } => (
-                vec![pool.clone()],
-                vec![amounts[0], amounts[1], min[0], min[1]],
-            ),
-            RemoveLiquidity {
-                pool,
-                liquidity,
-                min,
-            } => (vec![pool.clone()], vec![*liquidity, min[0], min[1]]),
-            SwapExactIn {
-                path,
-                token_in,
-                amount_in,
-                min_out,
-            } => {
+            AddLiquidity { pool, amounts, min } => (vec![pool.clone()], vec![amounts[0], amounts[1], min[0], min[1]]),
+            RemoveLiquidity { pool, liquidity, min } => (vec![pool.clone()], vec![*liquidity, min[0], min[1]]),
+            SwapExactIn { path, token_in, amount_in, min_out } => {
                 let mut ids = vec![token_in.clone()];
                 ids.extend(path.iter().cloned());
                 (ids, vec![*amount_in, *min_out])
             }
-            SwapExactOut {
-                path,
-                token_in,
-                amount_out,
-                max_in,
-            } => {
+            SwapExactOut { path, token_in, amount_out, max_in } => {
                 let mut ids = vec![token_in.clone()];
                 ids.extend(path.iter().cloned());
                 (ids, vec![*amount_out, *max_in])
             }
-            CreateFarm {
-                id,
-                reward_token,
-                reward_per_second,
-                start,
-                end,
-                funding,
-                timelock_delay_s,
-            } => {
+            CreateFarm { id, reward_token, reward_per_second, start, end, funding, timelock_delay_s } => {
                 let f = match funding {
                     Funding::Minted => "minted",
                     Funding::Budget => "budget",
                 };
                 (
                     vec![id.clone(), reward_token.clone(), f.to_string()],
-                    vec![
-                        *reward_per_second,
-                        u(*start),
-                        u(end.unwrap_or(0)),
-                        u(*timelock_delay_s),
-                    ],
+                    vec![*reward_per_second, u(*start), u(end.unwrap_or(0)), u(*timelock_delay_s)],
                 )
             }
-            AddFarmPool {
-                id,
-                farm,
-                stake_token,
-                alloc_point,
-                deposit_fee_bps,
-            } => (
+            AddFarmPool { id, farm, stake_token, alloc_point, deposit_fee_bps } => (
                 vec![id.clone(), farm.clone(), stake_token.clone()],
                 vec![u(*alloc_point), u(u64::from(*deposit_fee_bps))],
             ),
-            SetAllocPoint {
-                farm_pool,
-                alloc_point,
-            } => (vec![farm_pool.clone()], vec![u(*alloc_point)]),
-            SetRewardPerSecond {
-                farm,
-                reward_per_second,
-            } => (vec![farm.clone()], vec![*reward_per_second]),
+            SetAllocPoint { farm_pool, alloc_point } => (vec![farm_pool.clone()], vec![u(*alloc_point)]),
+            SetRewardPerSecond { farm, reward_per_second } => (vec![farm.clone()], vec![*reward_per_second]),
             SetMigrator { farm, migrator } => (vec![farm.clone(), opt_hex(migrator)], vec![]),
             SetPaused { farm, paused } => (vec![farm.clone()], vec![u(u64::from(*paused))]),
             OwnerMint { farm, to, amount } => (vec![farm.clone(), hex(to)], vec![*amount]),
@@ -254,67 +194,34 @@ impl Action {
                 (ids, inner.amounts)
             }
             ExecuteQueued { farm, queue_id } => (vec![farm.clone()], vec![u(*queue_id)]),
-            Deposit { farm_pool, amount } | Withdraw { farm_pool, amount } => {
-                (vec![farm_pool.clone()], vec![*amount])
-            }
-            Harvest { farm_pool } | EmergencyWithdraw { farm_pool } => {
-                (vec![farm_pool.clone()], vec![])
-            }
-            CreateStakingPool {
-                id,
-                stake_token,
-                reward_token,
-                terms,
-                early_exit,
-            } => {
+            Deposit { farm_pool, amount } | Withdraw { farm_pool, amount } => (vec![farm_pool.clone()], vec![*amount]),
+            Harvest { farm_pool } | EmergencyWithdraw { farm_pool } => (vec![farm_pool.clone()], vec![]),
+            CreateStakingPool { id, stake_token, reward_token, terms, early_exit } => {
                 let (mode, bps, forfeit) = match early_exit {
                     EarlyExit::Forbidden => ("forbidden", 0, false),
-                    EarlyExit::Penalty {
-                        penalty_bps,
-                        forfeit_rewards,
-                        to: PenaltyTo::Treasury,
-                    } => ("treasury", *penalty_bps, *forfeit_rewards),
-                    EarlyExit::Penalty {
-                        penalty_bps,
-                        forfeit_rewards,
-                        to: PenaltyTo::Stakers,
-                    } => ("stakers", *penalty_bps, *forfeit_rewards),
+                    EarlyExit::Penalty { penalty_bps, forfeit_rewards, to: PenaltyTo::Treasury } => {
+                        ("treasury", *penalty_bps, *forfeit_rewards)
+                    }
+                    EarlyExit::Penalty { penalty_bps, forfeit_rewards, to: PenaltyTo::Stakers } => {
+                        ("stakers", *penalty_bps, *forfeit_rewards)
+                    }
                 };
                 let mut amounts = vec![u(u64::from(bps)), u(u64::from(forfeit))];
                 for t in terms {
                     amounts.push(u(u64::from(t.days)));
                     amounts.push(u(u64::from(t.boost_bps)));
                 }
-                (
-                    vec![
-                        id.clone(),
-                        stake_token.clone(),
-                        reward_token.clone(),
-                        mode.to_string(),
-                    ],
-                    amounts,
-                )
+                (vec![id.clone(), stake_token.clone(), reward_token.clone(), mode.to_string()], amounts)
             }
-            NotifyReward {
-                staking_pool,
-                amount,
-                duration_s,
-            } => (vec![staking_pool.clone()], vec![*amount, u(*duration_s)]),
-            Stake {
-                staking_pool,
-                amount,
-                term_days,
-            } => (
-                vec![staking_pool.clone()],
-                vec![*amount, u(u64::from(*term_days))],
-            ),
+            NotifyReward { staking_pool, amount, duration_s } => {
+                (vec![staking_pool.clone()], vec![*amount, u(*duration_s)])
+            }
+            Stake { staking_pool, amount, term_days } => {
+                (vec![staking_pool.clone()], vec![*amount, u(u64::from(*term_days))])
+            }
             Unstake { position } | Claim { position } => (vec![], vec![u(*position)]),
         };
-        ActionParts {
-            kind: self.kind().to_string(),
-            ids,
-            amounts,
-        }
+        ActionParts { kind: self.kind().to_string(), ids, amounts }
     }
 
     /// The inverse of [`Action::to_parts`]; every malformed shape is an error.
@@ -329,38 +236,23 @@ impl Action {
             if ids.len() == n_ids && am.len() == n_am {
                 Ok(())
             } else {
-                Err(EngineError::Decode(format!(
-                    "{kind} takes {n_ids} ids and {n_am} amounts"
-                )))
+                Err(EngineError::Decode(format!("{kind} takes {n_ids} ids and {n_am} amounts")))
             }
         };
-        let u64_of = |v: U256| -> Result<u64> {
-            u64::try_from(v).map_err(|_| bad("a number exceeds 64 bits"))
-        };
-        let u32_of = |v: U256| -> Result<u32> {
-            u32::try_from(v).map_err(|_| bad("a number exceeds 32 bits"))
-        };
+        let u64_of = |v: U256| -> Result<u64> { u64::try_from(v).map_err(|_| bad("a number exceeds 64 bits")) };
+        let u32_of = |v: U256| -> Result<u32> { u32::try_from(v).map_err(|_| bad("a number exceeds 32 bits")) };
         // Only the form `to_parts` writes (lowercase 0x-hex) is accepted, so that one transaction has
         // one encoding and one EIP-712 digest.
         let addr = |s: &str| -> Result<Address> {
             let canonical = s.len() == 42
                 && s.starts_with("0x")
-                && s[2..]
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                && s[2..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if !canonical {
                 return Err(bad("an address id is 0x + 40 lowercase hex digits"));
             }
-            s.parse::<Address>()
-                .map_err(|_| bad("an address id is 0x + 40 lowercase hex digits"))
+            s.parse::<Address>().map_err(|_| bad("an address id is 0x + 40 lowercase hex digits"))
         };
-        let opt_addr = |s: &str| -> Result<Option<Address>> {
-            if s.is_empty() {
-                Ok(None)
-            } else {
-                addr(s).map(Some)
-            }
-        };
+        let opt_addr = |s: &str| -> Result<Option<Address>> { if s.is_empty() { Ok(None) } else { addr(s).map(Some) } };
         let flag = |v: U256| -> Result<bool> {
             match u64_of(v)? {
                 0 => Ok(false),
@@ -371,16 +263,11 @@ impl Action {
         Ok(match kind {
             "transfer" => {
                 shape(2, 1)?;
-                Transfer {
-                    token: ids[0].clone(),
-                    to: addr(&ids[1])?,
-                    amount: am[0],
-                }
+                Transfer { token: ids[0].clone(), to: addr(&ids[1])?, amount: am[0] }
             }
             "create_token" => {
                 shape(2, 3)?;
-                let decimals =
-                    u8::try_from(u32_of(am[1])?).map_err(|_| bad("decimals exceed 255"))?;
+                let decimals = u8::try_from(u32_of(am[1])?).map_err(|_| bad("decimals exceed 255"))?;
                 CreateToken {
                     id: ids[0].clone(),
                     chain_id: u64_of(am[0])?,
@@ -391,42 +278,23 @@ impl Action {
             }
             "mint" => {
                 shape(2, 1)?;
-                Mint {
-                    token: ids[0].clone(),
-                    to: addr(&ids[1])?,
-                    amount: am[0],
-                }
+                Mint { token: ids[0].clone(), to: addr(&ids[1])?, amount: am[0] }
             }
             "create_pool" => {
                 shape(3, 1)?;
-                CreatePool {
-                    id: ids[0].clone(),
-                    tokens: [ids[1].clone(), ids[2].clone()],
-                    fee_bps: u32_of(am[0])?,
-                }
+                CreatePool { id: ids[0].clone(), tokens: [ids[1].clone(), ids[2].clone()], fee_bps: u32_of(am[0])? }
             }
             "set_fee_to" => {
                 shape(2, 0)?;
-                SetFeeTo {
-                    pool: ids[0].clone(),
-                    fee_to: opt_addr(&ids[1])?,
-                }
+                SetFeeTo { pool: ids[0].clone(), fee_to: opt_addr(&ids[1])? }
             }
             "add_liquidity" => {
                 shape(1, 4)?;
-                AddLiquidity {
-                    pool: ids[0].clone(),
-                    amounts: [am[0], am[1]],
-                    min: [am[2], am[3]],
-                }
+                AddLiquidity { pool: ids[0].clone(), amounts: [am[0], am[1]], min: [am[2], am[3]] }
             }
             "remove_liquidity" => {
                 shape(1, 3)?;
-                RemoveLiquidity {
-                    pool: ids[0].clone(),
-                    liquidity: am[0],
-                    min: [am[1], am[2]],
-                }
+                RemoveLiquidity { pool: ids[0].clone(), liquidity: am[0], min: [am[1], am[2]] }
             }
             "swap_exact_in" | "swap_exact_out" => {
                 if ids.len() < 2 || am.len() != 2 {
@@ -434,19 +302,9 @@ impl Action {
                 }
                 let (token_in, path) = (ids[0].clone(), ids[1..].to_vec());
                 if kind == "swap_exact_in" {
-                    SwapExactIn {
-                        path,
-                        token_in,
-                        amount_in: am[0],
-                        min_out: am[1],
-                    }
+                    SwapExactIn { path, token_in, amount_in: am[0], min_out: am[1] }
                 } else {
-                    SwapExactOut {
-                        path,
-                        token_in,
-                        amount_out: am[0],
-                        max_in: am[1],
-                    }
+                    SwapExactOut { path, token_in, amount_out: am[0], max_in: am[1] }
                 }
             }
             "create_farm" => {
@@ -479,132 +337,80 @@ impl Action {
             }
             "set_alloc_point" => {
                 shape(1, 1)?;
-                SetAllocPoint {
-                    farm_pool: ids[0].clone(),
-                    alloc_point: u64_of(am[0])?,
-                }
+                SetAllocPoint { farm_pool: ids[0].clone(), alloc_point: u64_of(am[0])? }
             }
             "set_reward_per_second" => {
                 shape(1, 1)?;
-                SetRewardPerSecond {
-                    farm: ids[0].clone(),
-                    reward_per_second: am[0],
-                }
+                SetRewardPerSecond { farm: ids[0].clone(), reward_per_second: am[0] }
             }
             "set_migrator" => {
                 shape(2, 0)?;
-                SetMigrator {
-                    farm: ids[0].clone(),
-                    migrator: opt_addr(&ids[1])?,
-                }
+                SetMigrator { farm: ids[0].clone(), migrator: opt_addr(&ids[1])? }
             }
             "set_paused" => {
                 shape(1, 1)?;
-                SetPaused {
-                    farm: ids[0].clone(),
-                    paused: flag(am[0])?,
-                }
+                SetPaused { farm: ids[0].clone(), paused: flag(am[0])? }
             }
             "owner_mint" => {
                 shape(2, 1)?;
-                OwnerMint {
-                    farm: ids[0].clone(),
-                    to: addr(&ids[1])?,
-                    amount: am[0],
-                }
+                OwnerMint { farm: ids[0].clone(), to: addr(&ids[1])?, amount: am[0] }
             }
             "migrate" => {
                 shape(1, 0)?;
-                Migrate {
-                    farm_pool: ids[0].clone(),
-                }
+                Migrate { farm_pool: ids[0].clone() }
             }
             "fund_farm" => {
                 shape(1, 1)?;
-                FundFarm {
-                    farm: ids[0].clone(),
-                    amount: am[0],
-                }
+                FundFarm { farm: ids[0].clone(), amount: am[0] }
             }
             "queue_admin" => {
                 if depth > 0 || ids.len() < 2 {
-                    return Err(bad(
-                        "takes a farm, an inner kind and the inner action; no nesting",
-                    ));
+                    return Err(bad("takes a farm, an inner kind and the inner action; no nesting"));
                 }
                 let inner = Self::from_parts_depth(&ids[1], &ids[2..], am, depth + 1)?;
-                QueueAdmin {
-                    farm: ids[0].clone(),
-                    action: Box::new(inner),
-                }
+                QueueAdmin { farm: ids[0].clone(), action: Box::new(inner) }
             }
             "execute_queued" => {
                 shape(1, 1)?;
-                ExecuteQueued {
-                    farm: ids[0].clone(),
-                    queue_id: u64_of(am[0])?,
-                }
+                ExecuteQueued { farm: ids[0].clone(), queue_id: u64_of(am[0])? }
             }
             "deposit" => {
                 shape(1, 1)?;
-                Deposit {
-                    farm_pool: ids[0].clone(),
-                    amount: am[0],
-                }
+                Deposit { farm_pool: ids[0].clone(), amount: am[0] }
             }
             "withdraw" => {
                 shape(1, 1)?;
-                Withdraw {
-                    farm_pool: ids[0].clone(),
-                    amount: am[0],
-                }
+                Withdraw { farm_pool: ids[0].clone(), amount: am[0] }
             }
             "harvest" => {
                 shape(1, 0)?;
-                Harvest {
-                    farm_pool: ids[0].clone(),
-                }
+                Harvest { farm_pool: ids[0].clone() }
             }
             "emergency_withdraw" => {
                 shape(1, 0)?;
-                EmergencyWithdraw {
-                    farm_pool: ids[0].clone(),
-                }
+                EmergencyWithdraw { farm_pool: ids[0].clone() }
             }
             "create_staking_pool" => {
                 if ids.len() != 4 || am.len() < 2 || !am.len().is_multiple_of(2) {
-                    return Err(bad(
-                        "takes 4 ids and penalty, forfeit, then (days, boost) pairs",
-                    ));
+                    return Err(bad("takes 4 ids and penalty, forfeit, then (days, boost) pairs"));
                 }
                 let (bps, forfeit) = (u32_of(am[0])?, flag(am[1])?);
                 let early_exit = match ids[3].as_str() {
                     "forbidden" if bps == 0 && !forfeit => EarlyExit::Forbidden,
                     "forbidden" => {
-                        return Err(bad(
-                            "a forbidden early exit carries penalty 0 and forfeit 0",
-                        ));
+                        return Err(bad("a forbidden early exit carries penalty 0 and forfeit 0"));
                     }
-                    "treasury" => EarlyExit::Penalty {
-                        penalty_bps: bps,
-                        forfeit_rewards: forfeit,
-                        to: PenaltyTo::Treasury,
-                    },
-                    "stakers" => EarlyExit::Penalty {
-                        penalty_bps: bps,
-                        forfeit_rewards: forfeit,
-                        to: PenaltyTo::Stakers,
-                    },
+                    "treasury" => {
+                        EarlyExit::Penalty { penalty_bps: bps, forfeit_rewards: forfeit, to: PenaltyTo::Treasury }
+                    }
+                    "stakers" => {
+                        EarlyExit::Penalty { penalty_bps: bps, forfeit_rewards: forfeit, to: PenaltyTo::Stakers }
+                    }
                     _ => return Err(bad("early exit is forbidden, treasury or stakers")),
                 };
                 let terms = am[2..]
                     .chunks(2)
-                    .map(|c| {
-                        Ok(Term {
-                            days: u32_of(c[0])?,
-                            boost_bps: u32_of(c[1])?,
-                        })
-                    })
+                    .map(|c| Ok(Term { days: u32_of(c[0])?, boost_bps: u32_of(c[1])? }))
                     .collect::<Result<Vec<_>>>()?;
                 CreateStakingPool {
                     id: ids[0].clone(),
@@ -616,31 +422,19 @@ impl Action {
             }
             "notify_reward" => {
                 shape(1, 2)?;
-                NotifyReward {
-                    staking_pool: ids[0].clone(),
-                    amount: am[0],
-                    duration_s: u64_of(am[1])?,
-                }
+                NotifyReward { staking_pool: ids[0].clone(), amount: am[0], duration_s: u64_of(am[1])? }
             }
             "stake" => {
                 shape(1, 2)?;
-                Stake {
-                    staking_pool: ids[0].clone(),
-                    amount: am[0],
-                    term_days: u32_of(am[1])?,
-                }
+                Stake { staking_pool: ids[0].clone(), amount: am[0], term_days: u32_of(am[1])? }
             }
             "unstake" => {
                 shape(0, 1)?;
-                Unstake {
-                    position: u64_of(am[0])?,
-                }
+                Unstake { position: u64_of(am[0])? }
             }
             "claim" => {
                 shape(0, 1)?;
-                Claim {
-                    position: u64_of(am[0])?,
-                }
+                Claim { position: u64_of(am[0])? }
             }
             _ => return Err(EngineError::Decode(format!("unknown action kind `{kind}`"))),
         })
@@ -668,9 +462,7 @@ impl Action {
         let ids = (0..n).map(|_| d.str()).collect::<Result<Vec<_>>>()?;
         let n = d.u32()? as usize;
         if n > MAX_PARTS {
-            return Err(EngineError::Decode(format!(
-                "{n} amounts exceed {MAX_PARTS}"
-            )));
+            return Err(EngineError::Decode(format!("{n} amounts exceed {MAX_PARTS}")));
         }
         let amounts = (0..n).map(|_| d.u256()).collect::<Result<Vec<_>>>()?;
         Action::from_parts(&ActionParts { kind, ids, amounts })

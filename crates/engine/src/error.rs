@@ -7,29 +7,17 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EngineError {
     // --- authentication and transaction envelope (SPEC §2.5) ---
-    #[error(
-        "the signature does not recover to the sender {sender}: sign the transaction with the sender's key"
-    )]
+    #[error("the signature does not recover to the sender {sender}: sign the transaction with the sender's key")]
     BadSignature { sender: Address },
-    #[error(
-        "the signature bytes are malformed: give 65 bytes r‖s‖v with v = 27 or 28 and a low s (EIP-2)"
-    )]
+    #[error("the signature bytes are malformed: give 65 bytes r‖s‖v with v = 27 or 28 and a low s (EIP-2)")]
     MalformedSignature,
-    #[error(
-        "no chain has id {chain_id}: use the chain id of the chain that holds the objects acted on"
-    )]
+    #[error("no chain has id {chain_id}: use the chain id of the chain that holds the objects acted on")]
     WrongChain { chain_id: u64 },
-    #[error(
-        "the action acts on chain {actual} but the transaction is for chain {signed}: sign it for chain {actual}"
-    )]
+    #[error("the action acts on chain {actual} but the transaction is for chain {signed}: sign it for chain {actual}")]
     ChainMismatch { signed: u64, actual: u64 },
-    #[error(
-        "nonce {got} is not the next nonce {expected} for this sender: sign with nonce {expected}"
-    )]
+    #[error("nonce {got} is not the next nonce {expected} for this sender: sign with nonce {expected}")]
     BadNonce { expected: u64, got: u64 },
-    #[error(
-        "the deadline {deadline} has passed (chain time {now}): sign again with a later deadline"
-    )]
+    #[error("the deadline {deadline} has passed (chain time {now}): sign again with a later deadline")]
     Expired { deadline: u64, now: u64 },
     #[error("the transaction bytes cannot be decoded: {0}")]
     Decode(String),
@@ -39,30 +27,12 @@ pub enum EngineError {
     ZeroAmount { field: &'static str },
     #[error("an amount overflows 256 bits or an intermediate product does: use smaller amounts")]
     Overflow,
-    #[error(
-        "balance of {token} is {have}, {need} is needed: fund the account or use a smaller amount"
-    )]
-    InsufficientBalance {
-        token: String,
-        have: U256,
-        need: U256,
-    },
-    #[error(
-        "staked {have} in {farm_pool}, cannot withdraw {need}: withdraw at most the staked amount"
-    )]
-    InsufficientStaked {
-        farm_pool: String,
-        have: U256,
-        need: U256,
-    },
-    #[error(
-        "slippage: {field} would be {actual}, beyond the bound {bound}: widen the bound or trade a smaller amount"
-    )]
-    Slippage {
-        field: &'static str,
-        actual: U256,
-        bound: U256,
-    },
+    #[error("balance of {token} is {have}, {need} is needed: fund the account or use a smaller amount")]
+    InsufficientBalance { token: String, have: U256, need: U256 },
+    #[error("staked {have} in {farm_pool}, cannot withdraw {need}: withdraw at most the staked amount")]
+    InsufficientStaked { farm_pool: String, have: U256, need: U256 },
+    #[error("slippage: {field} would be {actual}, beyond the bound {bound}: widen the bound or trade a smaller amount")]
+    Slippage { field: &'static str, actual: U256, bound: U256 },
 
     // --- unknown ids ---
     #[error("unknown chain `{0}`: create it first or use an existing chain id")]
@@ -80,11 +50,7 @@ pub enum EngineError {
     #[error("unknown position `{0}`: it never existed or was closed by unstake")]
     UnknownPosition(String),
     #[error("staking pool {pool} has no {days}-day term: pick one of {offered}")]
-    UnknownTerm {
-        pool: String,
-        days: u32,
-        offered: String,
-    },
+    UnknownTerm { pool: String, days: u32, offered: String },
     #[error("the id `{0}` is taken: choose another id")]
     DuplicateId(String),
     #[error("`{field}` is invalid: {why}")]
@@ -95,9 +61,7 @@ pub enum EngineError {
     InsufficientLiquidityMinted,
     #[error("burning this much liquidity returns 0 of a token: burn more liquidity")]
     InsufficientLiquidityBurned,
-    #[error(
-        "the pool lacks the liquidity for this trade: trade a smaller amount or add liquidity first"
-    )]
+    #[error("the pool lacks the liquidity for this trade: trade a smaller amount or add liquidity first")]
     InsufficientLiquidity,
     #[error("the trade would return 0 tokens: trade a larger amount")]
     InsufficientOutputAmount,
@@ -106,11 +70,7 @@ pub enum EngineError {
     #[error(
         "position {position} is locked until {unlock_at} (now {now}) and this pool forbids early exit: wait until it unlocks"
     )]
-    Locked {
-        position: String,
-        unlock_at: u64,
-        now: u64,
-    },
+    Locked { position: String, unlock_at: u64, now: u64 },
     #[error("{who} is not the owner of {what}: only its owner may do this")]
     NotOwner { who: Address, what: String },
     #[error("{who} may not mint {token}: only its minter may")]
@@ -121,9 +81,7 @@ pub enum EngineError {
         "reward rate {rate}/s would exceed what the pool holds for {duration_s}s: notify a smaller amount or fund the pool"
     )]
     RewardTooHigh { rate: U256, duration_s: u64 },
-    #[error(
-        "the admin action is timelocked until {eta} (now {now}): queue it and execute it after the delay"
-    )]
+    #[error("the admin action is timelocked until {eta} (now {now}): queue it and execute it after the delay")]
     Timelocked { eta: u64, now: u64 },
     #[error("no queued admin action {0}: queue it first")]
     UnknownQueued(u64),
@@ -173,10 +131,7 @@ impl EngineError {
     }
 
     pub(crate) fn invalid(field: &'static str, why: impl Into<String>) -> Self {
-        EngineError::Invalid {
-            field,
-            why: why.into(),
-        }
+        EngineError::Invalid { field, why: why.into() }
     }
 }
 

@@ -9,9 +9,7 @@
 use crate::action::Action;
 use crate::error::{EngineError, Result};
 use crate::math::{self, ACC_PRECISION, U256, u};
-use crate::state::{
-    ChainIx, Engine, FarmIx, FarmPoolIx, Kind, Minter, TokenIx, check_id, object_address,
-};
+use crate::state::{ChainIx, Engine, FarmIx, FarmPoolIx, Kind, Minter, TokenIx, check_id, object_address};
 use alloy_primitives::Address;
 use std::collections::BTreeMap;
 
@@ -96,20 +94,14 @@ pub const MAX_ALLOC_POINT: u64 = u32::MAX as u64;
 
 fn check_rate(rate: U256) -> Result<()> {
     if rate > MAX_REWARD_PER_SECOND {
-        return Err(EngineError::invalid(
-            "reward_per_second",
-            "at most 2^128 - 1 base units per second",
-        ));
+        return Err(EngineError::invalid("reward_per_second", "at most 2^128 - 1 base units per second"));
     }
     Ok(())
 }
 
 fn check_alloc(alloc_point: u64) -> Result<()> {
     if alloc_point > MAX_ALLOC_POINT {
-        return Err(EngineError::invalid(
-            "alloc_point",
-            format!("at most {MAX_ALLOC_POINT}"),
-        ));
+        return Err(EngineError::invalid("alloc_point", format!("at most {MAX_ALLOC_POINT}")));
     }
     Ok(())
 }
@@ -140,15 +132,9 @@ impl Engine {
             return Ok((p.acc_reward_per_share, U256::ZERO));
         }
         let seconds = farm.emission_seconds(p.last_reward_time, now);
-        let reward = math::mul_div(
-            math::mul(u(seconds), farm.reward_per_second)?,
-            u(p.alloc_point),
-            u(farm.total_alloc_point),
-        )?;
-        let acc = math::add(
-            p.acc_reward_per_share,
-            math::mul_div(reward, ACC_PRECISION, p.total_staked)?,
-        )?;
+        let reward =
+            math::mul_div(math::mul(u(seconds), farm.reward_per_second)?, u(p.alloc_point), u(farm.total_alloc_point))?;
+        let acc = math::add(p.acc_reward_per_share, math::mul_div(reward, ACC_PRECISION, p.total_staked)?)?;
         Ok((acc, reward))
     }
 
@@ -175,10 +161,7 @@ impl Engine {
             f.rewards_emitted = math::add(f.rewards_emitted, reward)?;
         }
         let p = self.farm_pool_mut(fp);
-        debug_assert!(
-            acc >= p.acc_reward_per_share,
-            "acc_reward_per_share decreased"
-        );
+        debug_assert!(acc >= p.acc_reward_per_share, "acc_reward_per_share decreased");
         p.acc_reward_per_share = acc;
         p.last_reward_time = now;
         Ok(())
@@ -197,26 +180,15 @@ impl Engine {
         let now = self.chains[self.farms[self.farm_pools[fp].farm].chain].now;
         let (acc, _) = self.farm_pool_accrual(fp, now)?;
         let user = self.farm_user(fp, who);
-        let accrued = math::sub(
-            math::mul_div(user.amount, acc, ACC_PRECISION)?,
-            user.reward_debt,
-        )?;
+        let accrued = math::sub(math::mul_div(user.amount, acc, ACC_PRECISION)?, user.reward_debt)?;
         math::add(accrued, user.owed)
     }
 
     /// Pay `user`'s pending reward (after `update_farm_pool`), clamped to the farm's reserve;
     /// the rest stays owed. Does not write `reward_debt`.
-    fn pay_farm_reward(
-        &mut self,
-        fp: FarmPoolIx,
-        who: Address,
-        user: &mut FarmUser,
-    ) -> Result<Payout> {
+    fn pay_farm_reward(&mut self, fp: FarmPoolIx, who: Address, user: &mut FarmUser) -> Result<Payout> {
         let acc = self.farm_pools[fp].acc_reward_per_share;
-        let accrued = math::sub(
-            math::mul_div(user.amount, acc, ACC_PRECISION)?,
-            user.reward_debt,
-        )?;
+        let accrued = math::sub(math::mul_div(user.amount, acc, ACC_PRECISION)?, user.reward_debt)?;
         let due = math::add(accrued, user.owed)?;
         let farm_ix = self.farm_pools[fp].farm;
         let farm = &self.farms[farm_ix];
@@ -229,10 +201,7 @@ impl Engine {
             f.rewards_paid = math::add(f.rewards_paid, paid)?;
         }
         user.owed = due - paid;
-        Ok(Payout {
-            reward: paid,
-            unpaid: user.owed,
-        })
+        Ok(Payout { reward: paid, unpaid: user.owed })
     }
 
     pub(crate) fn create_farm(&mut self, sender: Address, spec: FarmSpec<'_>) -> Result<FarmIx> {
@@ -245,10 +214,7 @@ impl Engine {
         if let Some(end) = spec.end
             && end <= spec.start
         {
-            return Err(EngineError::invalid(
-                "end",
-                "the end must come after the start",
-            ));
+            return Err(EngineError::invalid("end", "the end must come after the start"));
         }
         let ix = self.farms.len();
         if spec.funding == Funding::Minted {
@@ -257,10 +223,7 @@ impl Engine {
             match token.minter {
                 Minter::Account(a) if a == sender => {}
                 _ => {
-                    return Err(EngineError::NotMinter {
-                        who: sender,
-                        token: token.id.clone(),
-                    });
+                    return Err(EngineError::NotMinter { who: sender, token: token.id.clone() });
                 }
             }
             self.token_mut(spec.reward_token).minter = Minter::Farm(ix);
@@ -306,23 +269,14 @@ impl Engine {
             return Err(EngineError::DuplicateId(id.to_string()));
         }
         if self.tokens[stake_token].chain != self.farms[farm].chain {
-            return Err(EngineError::invalid(
-                "stake_token",
-                "the staked token must be on the farm's chain",
-            ));
+            return Err(EngineError::invalid("stake_token", "the staked token must be on the farm's chain"));
         }
         if deposit_fee_bps > MAX_DEPOSIT_FEE_BPS {
-            return Err(EngineError::invalid(
-                "deposit_fee_bps",
-                format!("at most {MAX_DEPOSIT_FEE_BPS}"),
-            ));
+            return Err(EngineError::invalid("deposit_fee_bps", format!("at most {MAX_DEPOSIT_FEE_BPS}")));
         }
         self.mass_update(farm)?;
         let now = self.chains[self.farms[farm].chain].now;
-        let total = self.farms[farm]
-            .total_alloc_point
-            .checked_add(alloc_point)
-            .ok_or_else(math::overflow)?;
+        let total = self.farms[farm].total_alloc_point.checked_add(alloc_point).ok_or_else(math::overflow)?;
         let ix = self.farm_pools.len();
         self.farm_pools.push(FarmPool {
             id: id.to_string(),
@@ -348,9 +302,7 @@ impl Engine {
         let farm = self.farm_pools[fp].farm;
         self.mass_update(farm)?;
         let old = self.farm_pools[fp].alloc_point;
-        let total = (self.farms[farm].total_alloc_point - old)
-            .checked_add(alloc_point)
-            .ok_or_else(math::overflow)?;
+        let total = (self.farms[farm].total_alloc_point - old).checked_add(alloc_point).ok_or_else(math::overflow)?;
         self.farm_pool_mut(fp).alloc_point = alloc_point;
         self.farm_mut(farm).total_alloc_point = total;
         Ok(())
@@ -371,10 +323,7 @@ impl Engine {
         }
         let f = &self.farms[farm];
         if f.funding != Funding::Budget {
-            return Err(EngineError::invalid(
-                "farm",
-                "this farm mints its rewards; it takes no budget",
-            ));
+            return Err(EngineError::invalid("farm", "this farm mints its rewards; it takes no budget"));
         }
         let (token, addr) = (f.reward_token, f.address);
         self.transfer(token, sender, addr, amount)?;
@@ -390,10 +339,7 @@ impl Engine {
         }
         let f = &self.farms[farm];
         if f.funding != Funding::Minted {
-            return Err(EngineError::invalid(
-                "farm",
-                "only a farm that mints its reward token can mint",
-            ));
+            return Err(EngineError::invalid("farm", "only a farm that mints its reward token can mint"));
         }
         let token = f.reward_token;
         self.mint_to(token, to, amount)
@@ -407,10 +353,7 @@ impl Engine {
         match farm.migrator {
             Some(m) if m == sender => {}
             Some(_) => {
-                return Err(EngineError::NotOwner {
-                    who: sender,
-                    what: format!("{} migrator", farm.id),
-                });
+                return Err(EngineError::NotOwner { who: sender, what: format!("{} migrator", farm.id) });
             }
             None => return Err(EngineError::NoMigrator(farm.id.clone())),
         }
@@ -422,12 +365,7 @@ impl Engine {
     }
 
     /// MasterChef V1 `deposit`: pay pending, take the tokens (less the deposit fee), reset the debt.
-    pub(crate) fn farm_deposit(
-        &mut self,
-        sender: Address,
-        fp: FarmPoolIx,
-        amount: U256,
-    ) -> Result<Payout> {
+    pub(crate) fn farm_deposit(&mut self, sender: Address, fp: FarmPoolIx, amount: U256) -> Result<Payout> {
         if amount.is_zero() {
             return Err(EngineError::ZeroAmount { field: "amount" });
         }
@@ -456,12 +394,7 @@ impl Engine {
     }
 
     /// MasterChef V1 `withdraw`: pay pending, return `amount` of the staked token.
-    pub(crate) fn farm_withdraw(
-        &mut self,
-        sender: Address,
-        fp: FarmPoolIx,
-        amount: U256,
-    ) -> Result<Payout> {
+    pub(crate) fn farm_withdraw(&mut self, sender: Address, fp: FarmPoolIx, amount: U256) -> Result<Payout> {
         if amount.is_zero() {
             return Err(EngineError::ZeroAmount { field: "amount" });
         }
@@ -496,21 +429,13 @@ impl Engine {
         self.update_farm_pool(fp)?;
         let mut user = self.farm_user(fp, sender);
         let payout = self.pay_farm_reward(fp, sender, &mut user)?;
-        user.reward_debt = math::mul_div(
-            user.amount,
-            self.farm_pools[fp].acc_reward_per_share,
-            ACC_PRECISION,
-        )?;
+        user.reward_debt = math::mul_div(user.amount, self.farm_pools[fp].acc_reward_per_share, ACC_PRECISION)?;
         self.set_farm_user(fp, sender, user);
         Ok(payout)
     }
 
     /// MasterChef `emergencyWithdraw`: the principal back, pending and owed rewards forfeited.
-    pub(crate) fn farm_emergency_withdraw(
-        &mut self,
-        sender: Address,
-        fp: FarmPoolIx,
-    ) -> Result<U256> {
+    pub(crate) fn farm_emergency_withdraw(&mut self, sender: Address, fp: FarmPoolIx) -> Result<U256> {
         let user = self.farm_user(fp, sender);
         if user.amount.is_zero() {
             return Err(EngineError::InsufficientStaked {
@@ -530,47 +455,26 @@ impl Engine {
     }
 
     /// Gate an owner action: only the owner, and with a timelock only through the queue.
-    pub(crate) fn check_farm_owner(
-        &self,
-        sender: Address,
-        farm: FarmIx,
-        via_queue: bool,
-    ) -> Result<()> {
+    pub(crate) fn check_farm_owner(&self, sender: Address, farm: FarmIx, via_queue: bool) -> Result<()> {
         let f = &self.farms[farm];
         if f.owner != sender {
-            return Err(EngineError::NotOwner {
-                who: sender,
-                what: f.id.clone(),
-            });
+            return Err(EngineError::NotOwner { who: sender, what: f.id.clone() });
         }
         if f.timelock_delay_s > 0 && !via_queue {
             let now = self.chains[f.chain].now;
-            return Err(EngineError::Timelocked {
-                eta: now.saturating_add(f.timelock_delay_s),
-                now,
-            });
+            return Err(EngineError::Timelocked { eta: now.saturating_add(f.timelock_delay_s), now });
         }
         Ok(())
     }
 
     /// Queue an owner action behind the farm's timelock; returns its queue id.
-    pub(crate) fn queue_admin(
-        &mut self,
-        sender: Address,
-        farm: FarmIx,
-        action: Action,
-    ) -> Result<u64> {
+    pub(crate) fn queue_admin(&mut self, sender: Address, farm: FarmIx, action: Action) -> Result<u64> {
         let f = &self.farms[farm];
         if f.owner != sender {
-            return Err(EngineError::NotOwner {
-                who: sender,
-                what: f.id.clone(),
-            });
+            return Err(EngineError::NotOwner { who: sender, what: f.id.clone() });
         }
         let now = self.chains[f.chain].now;
-        let eta = now
-            .checked_add(f.timelock_delay_s)
-            .ok_or_else(math::overflow)?;
+        let eta = now.checked_add(f.timelock_delay_s).ok_or_else(math::overflow)?;
         let f = self.farm_mut(farm);
         let id = f.next_queue_id;
         f.next_queue_id += 1;
@@ -582,10 +486,7 @@ impl Engine {
     pub(crate) fn take_queued(&mut self, sender: Address, farm: FarmIx, id: u64) -> Result<Action> {
         let f = &self.farms[farm];
         if f.owner != sender {
-            return Err(EngineError::NotOwner {
-                who: sender,
-                what: f.id.clone(),
-            });
+            return Err(EngineError::NotOwner { who: sender, what: f.id.clone() });
         }
         let q = f.queue.get(&id).ok_or(EngineError::UnknownQueued(id))?;
         let now = self.chains[f.chain].now;

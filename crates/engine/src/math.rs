@@ -51,11 +51,7 @@ pub fn div_ceil(a: U256, b: U256) -> Result<U256, EngineError> {
         return Err(EngineError::Overflow);
     }
     let q = a / b;
-    Ok(if (a % b).is_zero() {
-        q
-    } else {
-        q + U256::from(1u8)
-    })
+    Ok(if (a % b).is_zero() { q } else { q + U256::from(1u8) })
 }
 
 /// `⌊a·b/c⌋` with the intermediate product checked against 2^256, as Solidity computes it.
@@ -90,10 +86,7 @@ mod tests {
         // protocols.md Vector C: √(1e21·2e21)
         let a = U256::from(10u8).pow(U256::from(21u8));
         let b = a * U256::from(2u8);
-        assert_eq!(
-            sqrt(a * b),
-            "1414213562373095048801".parse::<U256>().unwrap_or_default()
-        );
+        assert_eq!(sqrt(a * b), "1414213562373095048801".parse::<U256>().unwrap_or_default());
         assert_eq!(sqrt(U256::ZERO), U256::ZERO);
         assert_eq!(sqrt(u(3)), u(1));
         assert_eq!(sqrt(u(4)), u(2));

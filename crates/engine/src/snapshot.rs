@@ -24,10 +24,7 @@ fn count(d: &mut Decoder<'_>) -> Result<usize> {
 
 fn index(d: &mut Decoder<'_>, len: usize, what: &str) -> Result<usize> {
     let i = d.u64()?;
-    usize::try_from(i)
-        .ok()
-        .filter(|i| *i < len)
-        .ok_or_else(|| bad(format!("{what} index {i} out of range")))
+    usize::try_from(i).ok().filter(|i| *i < len).ok_or_else(|| bad(format!("{what} index {i} out of range")))
 }
 
 fn flag(d: &mut Decoder<'_>) -> Result<bool> {
@@ -71,9 +68,7 @@ impl Engine {
                 block_number: d.u64()?,
             };
             let ix = e.chains.len();
-            if e.chain_by_id.insert(c.id.clone(), ix).is_some()
-                || e.chain_by_eip155.insert(c.chain_id, ix).is_some()
-            {
+            if e.chain_by_id.insert(c.id.clone(), ix).is_some() || e.chain_by_eip155.insert(c.chain_id, ix).is_some() {
                 return Err(bad(format!("chain {} appears twice", c.id)));
             }
             e.chains.push(c);
@@ -99,15 +94,7 @@ impl Engine {
             if e.token_by_id.insert(id.clone(), ix).is_some() {
                 return Err(bad(format!("token {id} appears twice")));
             }
-            e.tokens.push(Token {
-                id,
-                chain,
-                address,
-                symbol,
-                decimals,
-                total_supply,
-                minter: Minter::Nobody,
-            });
+            e.tokens.push(Token { id, chain, address, symbol, decimals, total_supply, minter: Minter::Nobody });
         }
         let n = count(&mut d)?;
         for _ in 0..n {
@@ -122,10 +109,7 @@ impl Engine {
         for _ in 0..n {
             let id = d.str()?;
             let chain = index(&mut d, e.chains.len(), "chain")?;
-            let tokens = [
-                index(&mut d, e.tokens.len(), "token")?,
-                index(&mut d, e.tokens.len(), "token")?,
-            ];
+            let tokens = [index(&mut d, e.tokens.len(), "token")?, index(&mut d, e.tokens.len(), "token")?];
             let lp_token = index(&mut d, e.tokens.len(), "token")?;
             let p = CpPool {
                 id,
@@ -228,22 +212,14 @@ impl Engine {
             }
             e.farm_pools.push(p);
         }
-        if e.farms
-            .iter()
-            .flat_map(|f| &f.pools)
-            .any(|p| *p >= e.farm_pools.len())
-        {
+        if e.farms.iter().flat_map(|f| &f.pools).any(|p| *p >= e.farm_pools.len()) {
             return Err(bad("a farm lists an unknown farm pool"));
         }
         let n = count(&mut d)?;
         for _ in 0..n {
             let fp = index(&mut d, e.farm_pools.len(), "farm pool")?;
             let a = d.addr()?;
-            let u = FarmUser {
-                amount: d.u256()?,
-                reward_debt: d.u256()?,
-                owed: d.u256()?,
-            };
+            let u = FarmUser { amount: d.u256()?, reward_debt: d.u256()?, owed: d.u256()? };
             if e.farm_users.insert((fp, a), u).is_some() {
                 return Err(bad("a farm user appears twice"));
             }
@@ -259,19 +235,12 @@ impl Engine {
             let nt = count(&mut d)?;
             let mut terms = Vec::with_capacity(cap(nt));
             for _ in 0..nt {
-                terms.push(Term {
-                    days: d.u32()?,
-                    boost_bps: d.u32()?,
-                });
+                terms.push(Term { days: d.u32()?, boost_bps: d.u32()? });
             }
             let early_exit = match d.u8()? {
                 0 => EarlyExit::Forbidden,
                 tag @ (1 | 2) => EarlyExit::Penalty {
-                    to: if tag == 1 {
-                        PenaltyTo::Treasury
-                    } else {
-                        PenaltyTo::Stakers
-                    },
+                    to: if tag == 1 { PenaltyTo::Treasury } else { PenaltyTo::Stakers },
                     penalty_bps: d.u32()?,
                     forfeit_rewards: flag(&mut d)?,
                 },
@@ -322,11 +291,7 @@ impl Engine {
             }
         }
         e.next_position = d.u64()?;
-        if e.positions
-            .keys()
-            .next_back()
-            .is_some_and(|last| *last >= e.next_position)
-        {
+        if e.positions.keys().next_back().is_some_and(|last| *last >= e.next_position) {
             return Err(bad("a position id is not below the next position id"));
         }
         let n = count(&mut d)?;
@@ -362,10 +327,7 @@ mod tests {
     fn unknown_version_is_refused() {
         let mut bytes = Engine::new().encode_state();
         bytes[0] = 9;
-        let err = Engine::decode_state(&bytes)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let err = Engine::decode_state(&bytes).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("version 9 is unknown"), "{err}");
     }
 

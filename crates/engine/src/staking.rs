@@ -5,9 +5,7 @@
 
 use crate::error::{EngineError, Result};
 use crate::math::{self, REWARD_PER_TOKEN_PRECISION as RPT, U256, u};
-use crate::state::{
-    ChainIx, Engine, Kind, PositionId, StakingIx, TokenIx, check_id, object_address,
-};
+use crate::state::{ChainIx, Engine, Kind, PositionId, StakingIx, TokenIx, check_id, object_address};
 use alloy_primitives::Address;
 
 pub const SECONDS_PER_DAY: u64 = 86_400;
@@ -35,11 +33,7 @@ pub enum PenaltyTo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EarlyExit {
     Forbidden,
-    Penalty {
-        penalty_bps: u32,
-        forfeit_rewards: bool,
-        to: PenaltyTo,
-    },
+    Penalty { penalty_bps: u32, forfeit_rewards: bool, to: PenaltyTo },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,14 +109,8 @@ impl StakingPool {
         if self.total_weight.is_zero() {
             return Ok(self.reward_per_token_stored);
         }
-        let elapsed = self
-            .last_applicable(now)
-            .saturating_sub(self.last_update_time);
-        let add = math::mul_div(
-            math::mul(u(elapsed), self.reward_rate)?,
-            RPT,
-            self.total_weight,
-        )?;
+        let elapsed = self.last_applicable(now).saturating_sub(self.last_update_time);
+        let add = math::mul_div(math::mul(u(elapsed), self.reward_rate)?, RPT, self.total_weight)?;
         math::add(self.reward_per_token_stored, add)
     }
 
@@ -140,54 +128,32 @@ impl Position {
 }
 
 impl Engine {
-    pub(crate) fn create_staking_pool(
-        &mut self,
-        sender: Address,
-        spec: StakingSpec<'_>,
-    ) -> Result<StakingIx> {
+    pub(crate) fn create_staking_pool(&mut self, sender: Address, spec: StakingSpec<'_>) -> Result<StakingIx> {
         check_id("id", spec.id)?;
         if self.staking_by_id.contains_key(spec.id) {
             return Err(EngineError::DuplicateId(spec.id.to_string()));
         }
         let chain = self.tokens[spec.stake_token].chain;
         if self.tokens[spec.reward_token].chain != chain {
-            return Err(EngineError::invalid(
-                "reward_token",
-                "stake and reward tokens must be on one chain",
-            ));
+            return Err(EngineError::invalid("reward_token", "stake and reward tokens must be on one chain"));
         }
         if spec.terms.is_empty() {
             return Err(EngineError::invalid("terms", "offer at least one term"));
         }
         for (i, t) in spec.terms.iter().enumerate() {
             if t.days > MAX_TERM_DAYS {
-                return Err(EngineError::invalid(
-                    "terms",
-                    format!("a term is at most {MAX_TERM_DAYS} days"),
-                ));
+                return Err(EngineError::invalid("terms", format!("a term is at most {MAX_TERM_DAYS} days")));
             }
             if t.boost_bps == 0 || t.boost_bps > MAX_BOOST_BPS {
-                return Err(EngineError::invalid(
-                    "terms",
-                    format!("boost_bps is 1..={MAX_BOOST_BPS}"),
-                ));
+                return Err(EngineError::invalid("terms", format!("boost_bps is 1..={MAX_BOOST_BPS}")));
             }
             if spec.terms[..i].iter().any(|o| o.days == t.days) {
-                return Err(EngineError::invalid(
-                    "terms",
-                    "each term length appears once",
-                ));
+                return Err(EngineError::invalid("terms", "each term length appears once"));
             }
         }
-        if let EarlyExit::Penalty {
-            penalty_bps, to, ..
-        } = spec.early_exit
-        {
+        if let EarlyExit::Penalty { penalty_bps, to, .. } = spec.early_exit {
             if penalty_bps > 10_000 {
-                return Err(EngineError::invalid(
-                    "early_exit",
-                    "penalty_bps is at most 10000",
-                ));
+                return Err(EngineError::invalid("early_exit", "penalty_bps is at most 10000"));
             }
             if to == PenaltyTo::Stakers && spec.stake_token != spec.reward_token {
                 return Err(EngineError::invalid(
@@ -229,10 +195,7 @@ impl Engine {
         let last = pool.last_applicable(now);
         if rpt != pool.reward_per_token_stored || last != pool.last_update_time {
             let p = self.staking_mut(sp);
-            debug_assert!(
-                rpt >= p.reward_per_token_stored,
-                "reward_per_token decreased"
-            );
+            debug_assert!(rpt >= p.reward_per_token_stored, "reward_per_token decreased");
             p.reward_per_token_stored = rpt;
             p.last_update_time = last;
         }
@@ -267,17 +230,11 @@ impl Engine {
     ) -> Result<()> {
         // A notify of 0 is allowed, as in StakingRewards: it spreads the leftover over a new period.
         if duration_s == 0 {
-            return Err(EngineError::invalid(
-                "duration_s",
-                "a reward period lasts at least one second",
-            ));
+            return Err(EngineError::invalid("duration_s", "a reward period lasts at least one second"));
         }
         let pool = &self.staking_pools[sp];
         if pool.owner != sender {
-            return Err(EngineError::NotOwner {
-                who: sender,
-                what: pool.id.clone(),
-            });
+            return Err(EngineError::NotOwner { who: sender, what: pool.id.clone() });
         }
         let (token, addr, chain) = (pool.reward_token, pool.address, pool.chain);
         self.transfer(token, sender, addr, amount)?;
@@ -309,42 +266,24 @@ impl Engine {
     }
 
     /// Open a position for `term_days`, weighted `amount·boost/10000`.
-    pub(crate) fn stake(
-        &mut self,
-        sender: Address,
-        sp: StakingIx,
-        amount: U256,
-        term_days: u32,
-    ) -> Result<PositionId> {
+    pub(crate) fn stake(&mut self, sender: Address, sp: StakingIx, amount: U256, term_days: u32) -> Result<PositionId> {
         if amount.is_zero() {
             return Err(EngineError::ZeroAmount { field: "amount" });
         }
         let pool = &self.staking_pools[sp];
-        let term = pool
-            .term(term_days)
-            .ok_or_else(|| EngineError::UnknownTerm {
-                pool: pool.id.clone(),
-                days: term_days,
-                offered: pool
-                    .terms
-                    .iter()
-                    .map(|t| t.days.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+        let term = pool.term(term_days).ok_or_else(|| EngineError::UnknownTerm {
+            pool: pool.id.clone(),
+            days: term_days,
+            offered: pool.terms.iter().map(|t| t.days.to_string()).collect::<Vec<_>>().join(", "),
+        })?;
         let (token, addr, chain) = (pool.stake_token, pool.address, pool.chain);
         let rpt = self.update_staking(sp)?;
         self.transfer(token, sender, addr, amount)?;
         let weight = math::bps_of(amount, term.boost_bps)?;
         let now = self.chains[chain].now;
-        let unlock_at = now
-            .checked_add(u64::from(term.days) * SECONDS_PER_DAY)
-            .ok_or_else(math::overflow)?;
+        let unlock_at = now.checked_add(u64::from(term.days) * SECONDS_PER_DAY).ok_or_else(math::overflow)?;
         let pool = &self.staking_pools[sp];
-        let (tw, ts) = (
-            math::add(pool.total_weight, weight)?,
-            math::add(pool.total_staked, amount)?,
-        );
+        let (tw, ts) = (math::add(pool.total_weight, weight)?, math::add(pool.total_staked, amount)?);
         let p = self.staking_mut(sp);
         p.total_weight = tw;
         p.total_staked = ts;
@@ -371,21 +310,13 @@ impl Engine {
     fn owned_position(&self, sender: Address, id: PositionId) -> Result<&Position> {
         let pos = self.position(id)?;
         if pos.owner != sender {
-            return Err(EngineError::NotOwner {
-                who: sender,
-                what: format!("position {id}"),
-            });
+            return Err(EngineError::NotOwner { who: sender, what: format!("position {id}") });
         }
         Ok(pos)
     }
 
     /// Pay up to `due` from the pool's reward reserve; returns (paid, unpaid).
-    fn pay_staking_reward(
-        &mut self,
-        sp: StakingIx,
-        to: Address,
-        due: U256,
-    ) -> Result<(U256, U256)> {
+    fn pay_staking_reward(&mut self, sp: StakingIx, to: Address, due: U256) -> Result<(U256, U256)> {
         let pool = &self.staking_pools[sp];
         let paid = due.min(pool.reward_reserve);
         if !paid.is_zero() {
@@ -420,17 +351,9 @@ impl Engine {
         if now < pos.unlock_at {
             match pool.early_exit {
                 EarlyExit::Forbidden => {
-                    return Err(EngineError::Locked {
-                        position: id.to_string(),
-                        unlock_at: pos.unlock_at,
-                        now,
-                    });
+                    return Err(EngineError::Locked { position: id.to_string(), unlock_at: pos.unlock_at, now });
                 }
-                EarlyExit::Penalty {
-                    penalty_bps,
-                    forfeit_rewards,
-                    to: dest,
-                } => {
+                EarlyExit::Penalty { penalty_bps, forfeit_rewards, to: dest } => {
                     penalty = math::bps_of(pos.amount, penalty_bps)?;
                     forfeit = forfeit_rewards;
                     to = dest;
@@ -468,11 +391,6 @@ impl Engine {
             pos.rewards = unpaid;
             self.set_position(id, Some(pos));
         }
-        Ok(Unstaked {
-            amount: returned,
-            penalty,
-            reward,
-            unpaid,
-        })
+        Ok(Unstaked { amount: returned, penalty, reward, unpaid })
     }
 }

@@ -157,18 +157,11 @@ pub fn object_address(kind: &str, id: &str) -> Address {
 }
 
 pub(crate) fn check_id(field: &'static str, id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-./:".contains(&b));
+    let ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-./:".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(EngineError::invalid(
-            field,
-            "ids are 1–64 characters of A–Z, a–z, 0–9 and _-./:",
-        ))
+        Err(EngineError::invalid(field, "ids are 1–64 characters of A–Z, a–z, 0–9 and _-./:"))
     }
 }
 
@@ -180,46 +173,25 @@ impl Engine {
     // ----- lookups -----
 
     pub fn chain_ix(&self, id: &str) -> Result<ChainIx> {
-        self.chain_by_id
-            .get(id)
-            .copied()
-            .ok_or_else(|| EngineError::UnknownChain(id.to_string()))
+        self.chain_by_id.get(id).copied().ok_or_else(|| EngineError::UnknownChain(id.to_string()))
     }
     pub fn chain_ix_by_eip155(&self, chain_id: u64) -> Result<ChainIx> {
-        self.chain_by_eip155
-            .get(&chain_id)
-            .copied()
-            .ok_or(EngineError::WrongChain { chain_id })
+        self.chain_by_eip155.get(&chain_id).copied().ok_or(EngineError::WrongChain { chain_id })
     }
     pub fn token_ix(&self, id: &str) -> Result<TokenIx> {
-        self.token_by_id
-            .get(id)
-            .copied()
-            .ok_or_else(|| EngineError::UnknownToken(id.to_string()))
+        self.token_by_id.get(id).copied().ok_or_else(|| EngineError::UnknownToken(id.to_string()))
     }
     pub fn pool_ix(&self, id: &str) -> Result<PoolIx> {
-        self.pool_by_id
-            .get(id)
-            .copied()
-            .ok_or_else(|| EngineError::UnknownPool(id.to_string()))
+        self.pool_by_id.get(id).copied().ok_or_else(|| EngineError::UnknownPool(id.to_string()))
     }
     pub fn farm_ix(&self, id: &str) -> Result<FarmIx> {
-        self.farm_by_id
-            .get(id)
-            .copied()
-            .ok_or_else(|| EngineError::UnknownFarm(id.to_string()))
+        self.farm_by_id.get(id).copied().ok_or_else(|| EngineError::UnknownFarm(id.to_string()))
     }
     pub fn farm_pool_ix(&self, id: &str) -> Result<FarmPoolIx> {
-        self.farm_pool_by_id
-            .get(id)
-            .copied()
-            .ok_or_else(|| EngineError::UnknownFarmPool(id.to_string()))
+        self.farm_pool_by_id.get(id).copied().ok_or_else(|| EngineError::UnknownFarmPool(id.to_string()))
     }
     pub fn staking_ix(&self, id: &str) -> Result<StakingIx> {
-        self.staking_by_id
-            .get(id)
-            .copied()
-            .ok_or_else(|| EngineError::UnknownStakingPool(id.to_string()))
+        self.staking_by_id.get(id).copied().ok_or_else(|| EngineError::UnknownStakingPool(id.to_string()))
     }
 
     pub fn chains(&self) -> &[Chain] {
@@ -265,18 +237,13 @@ impl Engine {
         self.positions.values()
     }
     pub fn position(&self, id: PositionId) -> Result<&Position> {
-        self.positions
-            .get(&id)
-            .ok_or_else(|| EngineError::UnknownPosition(id.to_string()))
+        self.positions.get(&id).ok_or_else(|| EngineError::UnknownPosition(id.to_string()))
     }
     pub fn now(&self, chain: ChainIx) -> u64 {
         self.chains[chain].now
     }
     pub fn balance(&self, token: TokenIx, holder: Address) -> U256 {
-        self.balances
-            .get(&(token, holder))
-            .copied()
-            .unwrap_or(U256::ZERO)
+        self.balances.get(&(token, holder)).copied().unwrap_or(U256::ZERO)
     }
     /// The next nonce a transaction from `who` on `chain` must carry.
     pub fn nonce(&self, chain: ChainIx, who: Address) -> u64 {
@@ -284,12 +251,8 @@ impl Engine {
     }
     /// Every (holder, balance) of a token, sorted by holder.
     pub fn holders(&self, token: TokenIx) -> Vec<(Address, U256)> {
-        let mut v: Vec<_> = self
-            .balances
-            .iter()
-            .filter(|((t, _), _)| *t == token)
-            .map(|((_, a), b)| (*a, *b))
-            .collect();
+        let mut v: Vec<_> =
+            self.balances.iter().filter(|((t, _), _)| *t == token).map(|((_, a), b)| (*a, *b)).collect();
         v.sort_unstable();
         v
     }
@@ -307,13 +270,11 @@ impl Engine {
     }
 
     pub(crate) fn token_mut(&mut self, ix: TokenIx) -> &mut Token {
-        self.undo
-            .push(Undo::Token(ix, Box::new(self.tokens[ix].clone())));
+        self.undo.push(Undo::Token(ix, Box::new(self.tokens[ix].clone())));
         &mut self.tokens[ix]
     }
     pub(crate) fn chain_mut(&mut self, ix: ChainIx) -> &mut Chain {
-        self.undo
-            .push(Undo::Chain(ix, Box::new(self.chains[ix].clone())));
+        self.undo.push(Undo::Chain(ix, Box::new(self.chains[ix].clone())));
         &mut self.chains[ix]
     }
     /// Mutable access to a pool's state. Only the fields of [`PoolState`] may change after a pool
@@ -324,13 +285,11 @@ impl Engine {
         &mut self.pools[ix]
     }
     pub(crate) fn farm_mut(&mut self, ix: FarmIx) -> &mut Farm {
-        self.undo
-            .push(Undo::Farm(ix, Box::new(self.farms[ix].clone())));
+        self.undo.push(Undo::Farm(ix, Box::new(self.farms[ix].clone())));
         &mut self.farms[ix]
     }
     pub(crate) fn farm_pool_mut(&mut self, ix: FarmPoolIx) -> &mut FarmPool {
-        self.undo
-            .push(Undo::FarmPool(ix, Box::new(self.farm_pools[ix].clone())));
+        self.undo.push(Undo::FarmPool(ix, Box::new(self.farm_pools[ix].clone())));
         &mut self.farm_pools[ix]
     }
     pub(crate) fn set_farm_user(&mut self, fp: FarmPoolIx, who: Address, user: FarmUser) {
@@ -343,8 +302,7 @@ impl Engine {
         }
     }
     pub(crate) fn staking_mut(&mut self, ix: StakingIx) -> &mut StakingPool {
-        self.undo
-            .push(Undo::Staking(ix, Box::new(self.staking_pools[ix].clone())));
+        self.undo.push(Undo::Staking(ix, Box::new(self.staking_pools[ix].clone())));
         &mut self.staking_pools[ix]
     }
     pub(crate) fn set_position(&mut self, id: PositionId, pos: Option<Position>) {
@@ -459,23 +417,13 @@ impl Engine {
 
     /// Move `amount` of `token` from `from` to `to` (ERC-20 `transfer`). Two map lookups on the
     /// hot path: the sender's entry is updated in place, the receiver's through `entry`.
-    pub(crate) fn transfer(
-        &mut self,
-        token: TokenIx,
-        from: Address,
-        to: Address,
-        amount: U256,
-    ) -> Result<()> {
+    pub(crate) fn transfer(&mut self, token: TokenIx, from: Address, to: Address, amount: U256) -> Result<()> {
         if amount.is_zero() || from == to {
             return Ok(());
         }
         let have = self.balance(token, from);
         if have < amount {
-            return Err(EngineError::InsufficientBalance {
-                token: self.tokens[token].id.clone(),
-                have,
-                need: amount,
-            });
+            return Err(EngineError::InsufficientBalance { token: self.tokens[token].id.clone(), have, need: amount });
         }
         let entry = self.balances.entry((token, to)).or_insert(U256::ZERO);
         let old_to = *entry;
@@ -515,11 +463,7 @@ impl Engine {
     pub(crate) fn burn_from(&mut self, token: TokenIx, from: Address, amount: U256) -> Result<()> {
         let have = self.balance(token, from);
         if have < amount {
-            return Err(EngineError::InsufficientBalance {
-                token: self.tokens[token].id.clone(),
-                have,
-                need: amount,
-            });
+            return Err(EngineError::InsufficientBalance { token: self.tokens[token].id.clone(), have, need: amount });
         }
         let supply = math::sub(self.tokens[token].total_supply, amount)?;
         self.token_mut(token).total_supply = supply;
@@ -530,25 +474,13 @@ impl Engine {
     // ----- system actions: the operator's powers over the world (genesis, faucet, time) -----
 
     /// Register a chain (an operator action). Its clock starts at 0.
-    pub fn create_chain(
-        &mut self,
-        id: &str,
-        chain_id: u64,
-        name: &str,
-        block_time_s: u64,
-    ) -> Result<ChainIx> {
+    pub fn create_chain(&mut self, id: &str, chain_id: u64, name: &str, block_time_s: u64) -> Result<ChainIx> {
         let mark = self.undo.len();
         let r = self.new_chain(id, chain_id, name, block_time_s);
         self.finish(mark, r)
     }
 
-    fn new_chain(
-        &mut self,
-        id: &str,
-        chain_id: u64,
-        name: &str,
-        block_time_s: u64,
-    ) -> Result<ChainIx> {
+    fn new_chain(&mut self, id: &str, chain_id: u64, name: &str, block_time_s: u64) -> Result<ChainIx> {
         check_id("id", id)?;
         if self.chain_by_id.contains_key(id) || self.chain_by_eip155.contains_key(&chain_id) {
             return Err(EngineError::DuplicateId(id.to_string()));
@@ -557,10 +489,7 @@ impl Engine {
             return Err(EngineError::invalid("name", "at most 64 bytes"));
         }
         if block_time_s == 0 {
-            return Err(EngineError::invalid(
-                "block_time_s",
-                "a block takes at least one second",
-            ));
+            return Err(EngineError::invalid("block_time_s", "a block takes at least one second"));
         }
         let ix = self.chains.len();
         self.chains.push(Chain {
@@ -580,12 +509,7 @@ impl Engine {
     }
 
     /// Set a chain's native gas token and gas price (for the hub's cost model).
-    pub fn set_gas_model(
-        &mut self,
-        chain: ChainIx,
-        native_symbol: &str,
-        gas_price_wei: U256,
-    ) -> Result<()> {
+    pub fn set_gas_model(&mut self, chain: ChainIx, native_symbol: &str, gas_price_wei: U256) -> Result<()> {
         if native_symbol.len() > 32 {
             return Err(EngineError::invalid("native_symbol", "at most 32 bytes"));
         }
@@ -659,16 +583,9 @@ impl Engine {
         let c = &self.chains[chain];
         let now = c.now.checked_add(seconds).ok_or_else(math::overflow)?;
         let blocks = seconds.div_ceil(c.block_time_s).max(1);
-        let block = c
-            .block_number
-            .checked_add(blocks)
-            .ok_or_else(math::overflow)?;
-        let seal = BlockSeal {
-            chain_id: c.chain_id,
-            number: c.block_number,
-            timestamp: c.now,
-            state_hash: self.state_hash(),
-        };
+        let block = c.block_number.checked_add(blocks).ok_or_else(math::overflow)?;
+        let seal =
+            BlockSeal { chain_id: c.chain_id, number: c.block_number, timestamp: c.now, state_hash: self.state_hash() };
         let c = self.chain_mut(chain);
         c.now = now;
         c.block_number = block;

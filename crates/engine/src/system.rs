@@ -35,7 +35,10 @@ pub enum SystemOp {
         amount: U256,
     },
     /// Close the chain's block and move its clock.
-    Advance { chain: String, seconds: u64 },
+    Advance {
+        chain: String,
+        seconds: u64,
+    },
 }
 
 impl SystemOp {
@@ -51,34 +54,14 @@ impl SystemOp {
 
     pub fn encode(&self, e: &mut Encoder) {
         match self {
-            SystemOp::CreateChain {
-                id,
-                chain_id,
-                name,
-                block_time_s,
-            } => {
+            SystemOp::CreateChain { id, chain_id, name, block_time_s } => {
                 e.u8(1).str(id).u64(*chain_id).str(name).u64(*block_time_s);
             }
-            SystemOp::SetGasModel {
-                chain,
-                native_symbol,
-                gas_price_wei,
-            } => {
+            SystemOp::SetGasModel { chain, native_symbol, gas_price_wei } => {
                 e.u8(2).str(chain).str(native_symbol).u256(*gas_price_wei);
             }
-            SystemOp::CreateToken {
-                id,
-                chain,
-                symbol,
-                decimals,
-                minter,
-            } => {
-                e.u8(3)
-                    .str(id)
-                    .str(chain)
-                    .str(symbol)
-                    .u8(*decimals)
-                    .opt_addr(*minter);
+            SystemOp::CreateToken { id, chain, symbol, decimals, minter } => {
+                e.u8(3).str(id).str(chain).str(symbol).u8(*decimals).opt_addr(*minter);
             }
             SystemOp::FaucetMint { token, to, amount } => {
                 e.u8(4).str(token).addr(*to).u256(*amount);
@@ -91,17 +74,8 @@ impl SystemOp {
 
     pub fn decode(d: &mut Decoder<'_>) -> Result<SystemOp> {
         Ok(match d.u8()? {
-            1 => SystemOp::CreateChain {
-                id: d.str()?,
-                chain_id: d.u64()?,
-                name: d.str()?,
-                block_time_s: d.u64()?,
-            },
-            2 => SystemOp::SetGasModel {
-                chain: d.str()?,
-                native_symbol: d.str()?,
-                gas_price_wei: d.u256()?,
-            },
+            1 => SystemOp::CreateChain { id: d.str()?, chain_id: d.u64()?, name: d.str()?, block_time_s: d.u64()? },
+            2 => SystemOp::SetGasModel { chain: d.str()?, native_symbol: d.str()?, gas_price_wei: d.u256()? },
             3 => SystemOp::CreateToken {
                 id: d.str()?,
                 chain: d.str()?,
@@ -113,19 +87,10 @@ impl SystemOp {
                     v => return Err(EngineError::Decode(format!("minter flag {v}"))),
                 },
             },
-            4 => SystemOp::FaucetMint {
-                token: d.str()?,
-                to: d.addr()?,
-                amount: d.u256()?,
-            },
-            5 => SystemOp::Advance {
-                chain: d.str()?,
-                seconds: d.u64()?,
-            },
+            4 => SystemOp::FaucetMint { token: d.str()?, to: d.addr()?, amount: d.u256()? },
+            5 => SystemOp::Advance { chain: d.str()?, seconds: d.u64()? },
             v => {
-                return Err(EngineError::Decode(format!(
-                    "unknown operator action tag {v}"
-                )));
+                return Err(EngineError::Decode(format!("unknown operator action tag {v}")));
             }
         })
     }
@@ -135,29 +100,14 @@ impl Engine {
     /// Apply an operator action; an `Advance` returns the seal of the block it closed.
     pub fn apply_system(&mut self, op: &SystemOp) -> Result<Option<BlockSeal>> {
         match op {
-            SystemOp::CreateChain {
-                id,
-                chain_id,
-                name,
-                block_time_s,
-            } => {
+            SystemOp::CreateChain { id, chain_id, name, block_time_s } => {
                 self.create_chain(id, *chain_id, name, *block_time_s)?;
             }
-            SystemOp::SetGasModel {
-                chain,
-                native_symbol,
-                gas_price_wei,
-            } => {
+            SystemOp::SetGasModel { chain, native_symbol, gas_price_wei } => {
                 let c = self.chain_ix(chain)?;
                 self.set_gas_model(c, native_symbol, *gas_price_wei)?;
             }
-            SystemOp::CreateToken {
-                id,
-                chain,
-                symbol,
-                decimals,
-                minter,
-            } => {
+            SystemOp::CreateToken { id, chain, symbol, decimals, minter } => {
                 let c = self.chain_ix(chain)?;
                 let minter = minter.map_or(Minter::Nobody, Minter::Account);
                 self.create_token(id, c, symbol, *decimals, minter)?;

@@ -26,12 +26,8 @@ pub const WIRE_VERSION: u8 = 1;
 
 /// secp256k1 group order / 2: signatures with a larger `s` are refused (EIP-2), so each
 /// transaction has exactly one valid signature encoding.
-const HALF_ORDER: U256 = U256::from_limbs([
-    0xdfe92f46681b20a0,
-    0x5d576e7357a4501d,
-    0xffffffffffffffff,
-    0x7fffffffffffffff,
-]);
+const HALF_ORDER: U256 =
+    U256::from_limbs([0xdfe92f46681b20a0, 0x5d576e7357a4501d, 0xffffffffffffffff, 0x7fffffffffffffff]);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transaction {
@@ -127,17 +123,11 @@ impl Transaction {
         let mut signature = [0u8; 65];
         signature[..64].copy_from_slice(&rs);
         signature[64] = 27 + i32::from(rec) as u8;
-        SignedTransaction {
-            tx: self,
-            signature,
-        }
+        SignedTransaction { tx: self, signature }
     }
 
     pub fn encode(&self, e: &mut Encoder) {
-        e.u64(self.chain_id)
-            .addr(self.sender)
-            .u64(self.nonce)
-            .u64(self.deadline);
+        e.u64(self.chain_id).addr(self.sender).u64(self.nonce).u64(self.deadline);
         self.action.encode(e);
     }
 }
@@ -180,11 +170,9 @@ pub fn recover(digest: B256, signature: &[u8; 65]) -> Result<Address> {
     let rec = RecoveryId::try_from(rec).map_err(|_| EngineError::MalformedSignature)?;
     let mut rs = [0u8; 64];
     rs.copy_from_slice(&signature[..64]);
-    let sig = RecoverableSignature::from_compact(&rs, rec)
-        .map_err(|_| EngineError::MalformedSignature)?;
-    let pk = SECP256K1
-        .recover_ecdsa(Message::from_digest(digest.0), &sig)
-        .map_err(|_| EngineError::MalformedSignature)?;
+    let sig = RecoverableSignature::from_compact(&rs, rec).map_err(|_| EngineError::MalformedSignature)?;
+    let pk =
+        SECP256K1.recover_ecdsa(Message::from_digest(digest.0), &sig).map_err(|_| EngineError::MalformedSignature)?;
     Ok(address_of(&pk))
 }
 
@@ -193,9 +181,7 @@ impl SignedTransaction {
     pub fn verify(self) -> Result<VerifiedTransaction> {
         let signer = recover(self.tx.signing_hash(), &self.signature)?;
         if signer != self.tx.sender {
-            return Err(EngineError::BadSignature {
-                sender: self.tx.sender,
-            });
+            return Err(EngineError::BadSignature { sender: self.tx.sender });
         }
         Ok(VerifiedTransaction(self))
     }
@@ -220,9 +206,7 @@ impl SignedTransaction {
         let mut d = Decoder::new(bytes);
         let version = d.u8()?;
         if version != WIRE_VERSION {
-            return Err(EngineError::Decode(format!(
-                "wire version {version} is not {WIRE_VERSION}"
-            )));
+            return Err(EngineError::Decode(format!("wire version {version} is not {WIRE_VERSION}")));
         }
         let chain_id = d.u64()?;
         let sender = d.addr()?;
@@ -234,16 +218,7 @@ impl SignedTransaction {
             *b = d.u8()?;
         }
         d.finish()?;
-        Ok(SignedTransaction {
-            tx: Transaction {
-                chain_id,
-                sender,
-                nonce,
-                deadline,
-                action,
-            },
-            signature,
-        })
+        Ok(SignedTransaction { tx: Transaction { chain_id, sender, nonce, deadline, action }, signature })
     }
 }
 
@@ -254,24 +229,15 @@ impl Engine {
         let chain = self.chain_ix_by_eip155(tx.chain_id)?;
         let acts_on = self.action_chain(&tx.action)?;
         if acts_on != chain {
-            return Err(EngineError::ChainMismatch {
-                signed: tx.chain_id,
-                actual: self.chains[acts_on].chain_id,
-            });
+            return Err(EngineError::ChainMismatch { signed: tx.chain_id, actual: self.chains[acts_on].chain_id });
         }
         let now = self.chains[chain].now;
         if now > tx.deadline {
-            return Err(EngineError::Expired {
-                deadline: tx.deadline,
-                now,
-            });
+            return Err(EngineError::Expired { deadline: tx.deadline, now });
         }
         let expected = self.nonce(chain, tx.sender);
         if tx.nonce != expected {
-            return Err(EngineError::BadNonce {
-                expected,
-                got: tx.nonce,
-            });
+            return Err(EngineError::BadNonce { expected, got: tx.nonce });
         }
         Ok(chain)
     }

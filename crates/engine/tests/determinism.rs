@@ -10,14 +10,7 @@ fn genesis() -> Engine {
     for id in ["WETH", "USDC"] {
         let t = e.create_token(id, c, id, 18, Minter::Nobody).unwrap_or(0);
         for who in ["alice", "bob"] {
-            assert!(
-                e.faucet_mint(
-                    t,
-                    key_address(&dev_key(who)),
-                    U256::from(10u64).pow(U256::from(24u8))
-                )
-                .is_ok()
-            );
+            assert!(e.faucet_mint(t, key_address(&dev_key(who)), U256::from(10u64).pow(U256::from(24u8))).is_ok());
         }
     }
     e
@@ -26,14 +19,7 @@ fn genesis() -> Engine {
 fn txs() -> Vec<SignedTransaction> {
     let wad = U256::from(10u64).pow(U256::from(18u8));
     let actions = [
-        (
-            "alice",
-            Action::CreatePool {
-                id: "P".into(),
-                tokens: ["WETH".into(), "USDC".into()],
-                fee_bps: 30,
-            },
-        ),
+        ("alice", Action::CreatePool { id: "P".into(), tokens: ["WETH".into(), "USDC".into()], fee_bps: 30 }),
         (
             "alice",
             Action::AddLiquidity {
@@ -75,13 +61,8 @@ fn txs() -> Vec<SignedTransaction> {
         .into_iter()
         .map(|(who, action)| {
             let n = nonces.entry(who).or_insert(0u64);
-            let tx = Transaction {
-                chain_id: 1,
-                sender: key_address(&dev_key(who)),
-                nonce: *n,
-                deadline: u64::MAX,
-                action,
-            };
+            let tx =
+                Transaction { chain_id: 1, sender: key_address(&dev_key(who)), nonce: *n, deadline: u64::MAX, action };
             *n += 1;
             tx.sign(&dev_key(who))
         })
@@ -95,10 +76,7 @@ fn run(order: &[usize]) -> Vec<BlockSeal> {
     let mut seals = Vec::new();
     for &i in order {
         let _ = e.submit(&all[i]);
-        seals.push(
-            e.advance(0, 12)
-                .unwrap_or_else(|err| panic!("advance: {err}")),
-        );
+        seals.push(e.advance(0, 12).unwrap_or_else(|err| panic!("advance: {err}")));
     }
     seals
 }
@@ -135,9 +113,6 @@ fn a_clone_hashes_the_same_and_diverges_on_one_wei() {
     let mut f = e.clone();
     assert_eq!(e.state_hash(), f.state_hash());
     let t = f.token_ix("WETH").unwrap_or(0);
-    assert!(
-        f.faucet_mint(t, key_address(&dev_key("carol")), U256::from(1u8))
-            .is_ok()
-    );
+    assert!(f.faucet_mint(t, key_address(&dev_key("carol")), U256::from(1u8)).is_ok());
     assert_ne!(e.state_hash(), f.state_hash());
 }

@@ -24,12 +24,7 @@ use std::process::Command;
 const ETH_ACCOUNT_PIN: &str = "eth-account==0.13.7";
 
 /// secp256k1 group order n.
-const ORDER: U256 = U256::from_limbs([
-    0xbfd25e8cd0364141,
-    0xbaaedce6af48a03b,
-    0xfffffffffffffffe,
-    0xffffffffffffffff,
-]);
+const ORDER: U256 = U256::from_limbs([0xbfd25e8cd0364141, 0xbaaedce6af48a03b, 0xfffffffffffffffe, 0xffffffffffffffff]);
 
 // ---------------------------------------------------------------------------------------------
 // Interpreter discovery
@@ -40,17 +35,11 @@ fn workspace_root() -> PathBuf {
 }
 
 fn has_eth_account(python: &Path) -> bool {
-    Command::new(python)
-        .args(["-c", "import eth_account"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+    Command::new(python).args(["-c", "import eth_account"]).output().map(|o| o.status.success()).unwrap_or(false)
 }
 
 fn run_or_panic(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot start {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot start {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{what} failed ({}):\n{cmd:?}\nstdout:\n{}\nstderr:\n{}",
@@ -126,46 +115,19 @@ fn actions() -> Vec<Action> {
     let max = U256::MAX;
     let s = |x: &str| x.to_string();
     let admin_inner = vec![
-        Action::SetAllocPoint {
-            farm_pool: s("fp-weth-usdc"),
-            alloc_point: u64::MAX,
-        },
-        Action::SetRewardPerSecond {
-            farm: s("farm-main"),
-            reward_per_second: max,
-        },
-        Action::SetMigrator {
-            farm: s("farm-main"),
-            migrator: None,
-        },
-        Action::SetMigrator {
-            farm: s("farm-main"),
-            migrator: Some(addr(0xab)),
-        },
-        Action::SetPaused {
-            farm: s("farm-main"),
-            paused: true,
-        },
-        Action::OwnerMint {
-            farm: s("farm-main"),
-            to: addr(0x01),
-            amount: max - U256::from(1u8),
-        },
+        Action::SetAllocPoint { farm_pool: s("fp-weth-usdc"), alloc_point: u64::MAX },
+        Action::SetRewardPerSecond { farm: s("farm-main"), reward_per_second: max },
+        Action::SetMigrator { farm: s("farm-main"), migrator: None },
+        Action::SetMigrator { farm: s("farm-main"), migrator: Some(addr(0xab)) },
+        Action::SetPaused { farm: s("farm-main"), paused: true },
+        Action::OwnerMint { farm: s("farm-main"), to: addr(0x01), amount: max - U256::from(1u8) },
         // Signable even if the engine would refuse it as a queued action: the digest must still
         // agree (an inner action with no ids).
         Action::Unstake { position: u64::MAX },
     ];
     let mut v = vec![
-        Action::Transfer {
-            token: s("USDC"),
-            to: addr(0x11),
-            amount: max,
-        },
-        Action::Transfer {
-            token: s("weth"),
-            to: Address::ZERO,
-            amount: U256::ZERO,
-        },
+        Action::Transfer { token: s("USDC"), to: addr(0x11), amount: max },
+        Action::Transfer { token: s("weth"), to: Address::ZERO, amount: U256::ZERO },
         Action::CreateToken {
             id: s("gran"),
             chain_id: 43114,
@@ -173,24 +135,10 @@ fn actions() -> Vec<Action> {
             decimals: 18,
             initial_supply: pow2(255),
         },
-        Action::Mint {
-            token: s("gran"),
-            to: addr(0xfe),
-            amount: pow2(128) + U256::from(1u8),
-        },
-        Action::CreatePool {
-            id: s("weth-usdc"),
-            tokens: [s("weth"), s("USDC")],
-            fee_bps: 30,
-        },
-        Action::SetFeeTo {
-            pool: s("weth-usdc"),
-            fee_to: Some(addr(0x22)),
-        },
-        Action::SetFeeTo {
-            pool: s("weth-usdc"),
-            fee_to: None,
-        },
+        Action::Mint { token: s("gran"), to: addr(0xfe), amount: pow2(128) + U256::from(1u8) },
+        Action::CreatePool { id: s("weth-usdc"), tokens: [s("weth"), s("USDC")], fee_bps: 30 },
+        Action::SetFeeTo { pool: s("weth-usdc"), fee_to: Some(addr(0x22)) },
+        Action::SetFeeTo { pool: s("weth-usdc"), fee_to: None },
         Action::AddLiquidity {
             pool: s("weth-usdc"),
             amounts: [max, max - U256::from(12345u64)],
@@ -244,56 +192,19 @@ fn actions() -> Vec<Action> {
             alloc_point: 1000,
             deposit_fee_bps: 400,
         },
-        Action::SetAllocPoint {
-            farm_pool: s("fp-weth-usdc"),
-            alloc_point: 0,
-        },
-        Action::SetRewardPerSecond {
-            farm: s("farm-main"),
-            reward_per_second: U256::ZERO,
-        },
-        Action::SetMigrator {
-            farm: s("farm-main"),
-            migrator: Some(addr(0x33)),
-        },
-        Action::SetMigrator {
-            farm: s("farm-main"),
-            migrator: None,
-        },
-        Action::SetPaused {
-            farm: s("farm-main"),
-            paused: false,
-        },
-        Action::OwnerMint {
-            farm: s("farm-main"),
-            to: addr(0x44),
-            amount: max,
-        },
-        Action::Migrate {
-            farm_pool: s("fp-weth-usdc"),
-        },
-        Action::FundFarm {
-            farm: s("farm-budget"),
-            amount: pow2(96),
-        },
-        Action::ExecuteQueued {
-            farm: s("farm-main"),
-            queue_id: u64::MAX,
-        },
-        Action::Deposit {
-            farm_pool: s("fp-weth-usdc"),
-            amount: max,
-        },
-        Action::Withdraw {
-            farm_pool: s("fp-weth-usdc"),
-            amount: U256::from(1u8),
-        },
-        Action::Harvest {
-            farm_pool: s("fp-weth-usdc"),
-        },
-        Action::EmergencyWithdraw {
-            farm_pool: s("fp-weth-usdc"),
-        },
+        Action::SetAllocPoint { farm_pool: s("fp-weth-usdc"), alloc_point: 0 },
+        Action::SetRewardPerSecond { farm: s("farm-main"), reward_per_second: U256::ZERO },
+        Action::SetMigrator { farm: s("farm-main"), migrator: Some(addr(0x33)) },
+        Action::SetMigrator { farm: s("farm-main"), migrator: None },
+        Action::SetPaused { farm: s("farm-main"), paused: false },
+        Action::OwnerMint { farm: s("farm-main"), to: addr(0x44), amount: max },
+        Action::Migrate { farm_pool: s("fp-weth-usdc") },
+        Action::FundFarm { farm: s("farm-budget"), amount: pow2(96) },
+        Action::ExecuteQueued { farm: s("farm-main"), queue_id: u64::MAX },
+        Action::Deposit { farm_pool: s("fp-weth-usdc"), amount: max },
+        Action::Withdraw { farm_pool: s("fp-weth-usdc"), amount: U256::from(1u8) },
+        Action::Harvest { farm_pool: s("fp-weth-usdc") },
+        Action::EmergencyWithdraw { farm_pool: s("fp-weth-usdc") },
         Action::CreateStakingPool {
             id: s("stake-gran"),
             stake_token: s("gran"),
@@ -306,71 +217,32 @@ fn actions() -> Vec<Action> {
             stake_token: s("gran"),
             reward_token: s("USDC"),
             terms: vec![
-                Term {
-                    days: 0,
-                    boost_bps: 10_000,
-                },
-                Term {
-                    days: 30,
-                    boost_bps: 12_500,
-                },
-                Term {
-                    days: 365,
-                    boost_bps: 25_000,
-                },
+                Term { days: 0, boost_bps: 10_000 },
+                Term { days: 30, boost_bps: 12_500 },
+                Term { days: 365, boost_bps: 25_000 },
             ],
-            early_exit: EarlyExit::Penalty {
-                penalty_bps: 1_000,
-                forfeit_rewards: true,
-                to: PenaltyTo::Treasury,
-            },
+            early_exit: EarlyExit::Penalty { penalty_bps: 1_000, forfeit_rewards: true, to: PenaltyTo::Treasury },
         },
         Action::CreateStakingPool {
             id: s("stake-shared"),
             stake_token: s("gran"),
             reward_token: s("gran"),
-            terms: vec![Term {
-                days: u32::MAX,
-                boost_bps: u32::MAX,
-            }],
-            early_exit: EarlyExit::Penalty {
-                penalty_bps: 5_000,
-                forfeit_rewards: false,
-                to: PenaltyTo::Stakers,
-            },
+            terms: vec![Term { days: u32::MAX, boost_bps: u32::MAX }],
+            early_exit: EarlyExit::Penalty { penalty_bps: 5_000, forfeit_rewards: false, to: PenaltyTo::Stakers },
         },
-        Action::NotifyReward {
-            staking_pool: s("stake-gran"),
-            amount: max,
-            duration_s: u64::MAX,
-        },
-        Action::Stake {
-            staking_pool: s("stake-gran-locked"),
-            amount: pow2(200),
-            term_days: 365,
-        },
+        Action::NotifyReward { staking_pool: s("stake-gran"), amount: max, duration_s: u64::MAX },
+        Action::Stake { staking_pool: s("stake-gran-locked"), amount: pow2(200), term_days: 365 },
         Action::Unstake { position: 0 },
         Action::Unstake { position: u64::MAX },
         Action::Claim { position: 7 },
         // Non-ASCII UTF-8 (2-, 3- and 4-byte sequences) and characters JSON must escape.
-        Action::Harvest {
-            farm_pool: s("pool-é✓-🌾"),
-        },
-        Action::Transfer {
-            token: s("quote\"back\\slash\ttab\u{1}ctl"),
-            to: addr(0x55),
-            amount: U256::from(1u8),
-        },
+        Action::Harvest { farm_pool: s("pool-é✓-🌾") },
+        Action::Transfer { token: s("quote\"back\\slash\ttab\u{1}ctl"), to: addr(0x55), amount: U256::from(1u8) },
         // A 256-character id (the wire format's longest string).
-        Action::Migrate {
-            farm_pool: "x".repeat(256),
-        },
+        Action::Migrate { farm_pool: "x".repeat(256) },
     ];
     for inner in admin_inner {
-        v.push(Action::QueueAdmin {
-            farm: s("farm-main"),
-            action: Box::new(inner),
-        });
+        v.push(Action::QueueAdmin { farm: s("farm-main"), action: Box::new(inner) });
     }
     v
 }
@@ -408,10 +280,7 @@ fn cases() -> Vec<Case> {
                 deadline: deadlines[i % deadlines.len()],
                 action,
             };
-            Case {
-                key,
-                signed: tx.sign(&key),
-            }
+            Case { key, signed: tx.sign(&key) }
         })
         .collect()
 }
@@ -455,11 +324,7 @@ fn typed_data_json(tx: &Transaction) -> String {
     o.push_str(
         r#"{"types":{"EIP712Domain":[{"name":"name","type":"string"},{"name":"version","type":"string"},{"name":"chainId","type":"uint256"}],"Transaction":[{"name":"chainId","type":"uint256"},{"name":"sender","type":"address"},{"name":"nonce","type":"uint256"},{"name":"deadline","type":"uint256"},{"name":"action","type":"Action"}],"Action":[{"name":"kind","type":"string"},{"name":"ids","type":"string[]"},{"name":"amounts","type":"uint256[]"}]},"primaryType":"Transaction","#,
     );
-    let _ = write!(
-        o,
-        r#""domain":{{"name":"Granary","version":"1","chainId":{}}},"#,
-        tx.chain_id
-    );
+    let _ = write!(o, r#""domain":{{"name":"Granary","version":"1","chainId":{}}},"#, tx.chain_id);
     let _ = write!(
         o,
         r#""message":{{"chainId":{},"sender":"{}","nonce":{},"deadline":{},"action":{{"kind":"#,
@@ -501,11 +366,7 @@ fn case_json(key: &SecretKey, tx: &Transaction, our_signature: &[u8; 65]) -> Str
 /// only shape the oracle prints.
 fn parse_flat_object(line: &str) -> Vec<(String, String)> {
     let fail = |why: &str| -> ! { panic!("oracle line is not a flat JSON object ({why}): {line}") };
-    let body = line
-        .trim()
-        .strip_prefix('{')
-        .and_then(|l| l.strip_suffix('}'))
-        .unwrap_or_else(|| fail("braces"));
+    let body = line.trim().strip_prefix('{').and_then(|l| l.strip_suffix('}')).unwrap_or_else(|| fail("braces"));
     let mut fields = Vec::new();
     let mut rest = body.trim_start();
     while !rest.is_empty() {
@@ -513,10 +374,7 @@ fn parse_flat_object(line: &str) -> Vec<(String, String)> {
         let end = r.find('"').unwrap_or_else(|| fail("key end"));
         let key = r[..end].to_string();
         let r = r[end + 1..].trim_start();
-        let r = r
-            .strip_prefix(':')
-            .unwrap_or_else(|| fail("colon"))
-            .trim_start();
+        let r = r.strip_prefix(':').unwrap_or_else(|| fail("colon")).trim_start();
         let (value, r) = if let Some(r) = r.strip_prefix('"') {
             let end = r.find('"').unwrap_or_else(|| fail("value end"));
             let v = &r[..end];
@@ -551,14 +409,11 @@ fn field<'a>(fields: &'a [(String, String)], key: &str) -> &'a str {
 }
 
 fn parse_hex<const N: usize>(s: &str) -> [u8; N] {
-    let h = s
-        .strip_prefix("0x")
-        .unwrap_or_else(|| panic!("{s} lacks 0x"));
+    let h = s.strip_prefix("0x").unwrap_or_else(|| panic!("{s} lacks 0x"));
     assert_eq!(h.len(), 2 * N, "{s} is not {N} bytes");
     let mut out = [0u8; N];
     for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&h[2 * i..2 * i + 2], 16)
-            .unwrap_or_else(|_| panic!("{s} is not hex"));
+        *b = u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap_or_else(|_| panic!("{s} is not hex"));
     }
     out
 }
@@ -605,11 +460,7 @@ fn run_oracle(inputs: &[(SecretKey, Transaction, [u8; 65])]) -> (String, Vec<Ora
     let mut lines = stdout.lines();
     let header = parse_flat_object(lines.next().expect("oracle header line"));
     let version = field(&header, "eth_account").to_string();
-    assert_eq!(
-        field(&header, "count"),
-        inputs.len().to_string(),
-        "the oracle read a different number of cases"
-    );
+    assert_eq!(field(&header, "count"), inputs.len().to_string(), "the oracle read a different number of cases");
     let results: Vec<OracleResult> = lines
         .enumerate()
         .map(|(i, line)| {
@@ -650,24 +501,10 @@ fn tampered(s: &SignedTransaction) -> Vec<(&'static str, SignedTransaction)> {
     out.push(("sender", t));
     let mut t = s.clone();
     t.tx.action = match t.tx.action.clone() {
-        Action::Transfer { token, to, amount } => Action::Transfer {
-            token,
-            to,
-            amount: amount ^ U256::from(1u8),
-        },
-        Action::SwapExactIn {
-            mut path,
-            token_in,
-            amount_in,
-            min_out,
-        } => {
+        Action::Transfer { token, to, amount } => Action::Transfer { token, to, amount: amount ^ U256::from(1u8) },
+        Action::SwapExactIn { mut path, token_in, amount_in, min_out } => {
             path.swap(0, 1);
-            Action::SwapExactIn {
-                path,
-                token_in,
-                amount_in,
-                min_out,
-            }
+            Action::SwapExactIn { path, token_in, amount_in, min_out }
         }
         Action::Unstake { position } => Action::Claim { position },
         other => panic!("no action tamper for {other:?}"),
@@ -684,15 +521,13 @@ fn tampered(s: &SignedTransaction) -> Vec<(&'static str, SignedTransaction)> {
 fn eip712_digests_and_signatures_match_eth_account() {
     let cases = cases();
     assert!(cases.len() >= 30, "at least 30 transactions");
-    let kinds: std::collections::BTreeSet<&str> =
-        cases.iter().map(|c| c.signed.tx.action.kind()).collect();
+    let kinds: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.signed.tx.action.kind()).collect();
     assert!(kinds.len() >= 28, "every action kind is covered: {kinds:?}");
 
     // Negative cases: a transfer, a multi-pool swap and an unstake, each with every tamper.
     let mut negatives = Vec::new();
     for c in &cases {
-        let multi_swap =
-            matches!(&c.signed.tx.action, Action::SwapExactIn { path, .. } if path.len() > 1);
+        let multi_swap = matches!(&c.signed.tx.action, Action::SwapExactIn { path, .. } if path.len() > 1);
         let take = multi_swap
             || matches!(c.signed.tx.action, Action::Unstake { .. })
             || matches!(&c.signed.tx.action, Action::Transfer { token, .. } if token == "USDC");
@@ -704,16 +539,10 @@ fn eip712_digests_and_signatures_match_eth_account() {
     }
     assert!(negatives.len() >= 15, "tampered cases: {}", negatives.len());
 
-    let mut inputs: Vec<(SecretKey, Transaction, [u8; 65])> = cases
-        .iter()
-        .map(|c| (c.key, c.signed.tx.clone(), c.signed.signature))
-        .collect();
+    let mut inputs: Vec<(SecretKey, Transaction, [u8; 65])> =
+        cases.iter().map(|c| (c.key, c.signed.tx.clone(), c.signed.signature)).collect();
     // For tampered cases the oracle recovers the *original* signature over the tampered message.
-    inputs.extend(
-        negatives
-            .iter()
-            .map(|(_, key, orig, t)| (*key, t.tx.clone(), orig.signature)),
-    );
+    inputs.extend(negatives.iter().map(|(_, key, orig, t)| (*key, t.tx.clone(), orig.signature)));
     let (version, results) = run_oracle(&inputs);
     let (good, bad) = results.split_at(cases.len());
 
@@ -733,24 +562,14 @@ fn eip712_digests_and_signatures_match_eth_account() {
             Ok(sender.clone()),
             "{ctx}: recover(eth_account signature)"
         );
-        let theirs = SignedTransaction {
-            tx: tx.clone(),
-            signature: r.signature,
-        };
-        assert!(
-            theirs.clone().verify().is_ok(),
-            "{ctx}: verify(eth_account signature)"
-        );
+        let theirs = SignedTransaction { tx: tx.clone(), signature: r.signature };
+        assert!(theirs.clone().verify().is_ok(), "{ctx}: verify(eth_account signature)");
         // Every signable transaction round-trips through the wire bytes unchanged.
         let decoded = SignedTransaction::from_bytes(&theirs.to_bytes());
         assert_eq!(decoded, Ok(theirs), "{ctx}: wire round trip");
 
         // Both sides sign deterministically (RFC 6979, low-s), so the bytes agree.
-        assert_eq!(
-            hex(&c.signed.signature),
-            hex(&r.signature),
-            "{ctx}: signature bytes"
-        );
+        assert_eq!(hex(&c.signed.signature), hex(&r.signature), "{ctx}: signature bytes");
         // eth_account accepts the engine's signature.
         assert_eq!(r.recovered, sender, "{ctx}: eth_account recovers its own");
         assert_eq!(r.recovered_ours, sender, "{ctx}: eth_account recovers ours");
@@ -758,18 +577,11 @@ fn eip712_digests_and_signatures_match_eth_account() {
     }
 
     for ((what, _, orig, t), r) in negatives.iter().zip(bad) {
-        let ctx = format!(
-            "tampered {what} of {} on chain {}",
-            orig.tx.action.kind(),
-            orig.tx.chain_id
-        );
+        let ctx = format!("tampered {what} of {} on chain {}", orig.tx.action.kind(), orig.tx.chain_id);
         let digest = t.tx.signing_hash();
         assert_ne!(digest, orig.tx.signing_hash(), "{ctx}: digest changes");
         assert_eq!(digest, r.digest, "{ctx}: eth_account agrees on the digest");
-        let err = t
-            .clone()
-            .verify()
-            .expect_err("a tampered transaction must not verify");
+        let err = t.clone().verify().expect_err("a tampered transaction must not verify");
         assert_eq!(err.code(), "bad_signature", "{ctx}: {err}");
         // Neither side recovers the original signature to the claimed sender.
         assert_ne!(r.recovered_ours, lower(t.tx.sender), "{ctx}: eth_account");
@@ -779,10 +591,7 @@ fn eip712_digests_and_signatures_match_eth_account() {
     let mut t = cases[0].signed.clone();
     // The other recovery id: a different public key.
     t.signature[64] = if t.signature[64] == 27 { 28 } else { 27 };
-    assert_eq!(
-        t.clone().verify().map(|_| ()).map_err(|e| e.code()),
-        Err("bad_signature")
-    );
+    assert_eq!(t.clone().verify().map(|_| ()).map_err(|e| e.code()), Err("bad_signature"));
     t.signature[64] = 29;
     assert_eq!(t.verify().map(|_| ()), Err(EngineError::MalformedSignature));
 
@@ -799,9 +608,7 @@ fn sample_signature() -> (B256, Address, [u8; 65]) {
         sender: key_address(&key),
         nonce: 3,
         deadline: u64::MAX,
-        action: Action::Harvest {
-            farm_pool: "fp".into(),
-        },
+        action: Action::Harvest { farm_pool: "fp".into() },
     };
     let digest = tx.signing_hash();
     let signed = tx.sign(&key);
@@ -841,16 +648,11 @@ fn recover_refuses_high_s() {
             sender,
             nonce: 3,
             deadline: u64::MAX,
-            action: Action::Harvest {
-                farm_pool: "fp".into(),
-            },
+            action: Action::Harvest { farm_pool: "fp".into() },
         },
         signature: high,
     };
-    assert_eq!(
-        signed.verify().map(|_| ()).map_err(|e| e.code()),
-        Err("bad_signature")
-    );
+    assert_eq!(signed.verify().map(|_| ()).map_err(|e| e.code()), Err("bad_signature"));
 }
 
 #[test]
@@ -893,12 +695,7 @@ fn recover_rejects_degenerate_signatures_without_panicking() {
     rmax[..32].fill(0xff);
     cases.push(rmax); // r > n
     for c in cases {
-        assert_eq!(
-            recover(digest, &c),
-            Err(EngineError::MalformedSignature),
-            "{}",
-            hex(&c)
-        );
+        assert_eq!(recover(digest, &c), Err(EngineError::MalformedSignature), "{}", hex(&c));
     }
     // The domain separator differs per chain.
     assert_ne!(tx::domain_separator(1), tx::domain_separator(56));

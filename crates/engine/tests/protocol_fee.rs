@@ -19,37 +19,17 @@ fn fee_minted_after_swap_and_burn(fee_to: Option<Address>) -> (Engine, U256) {
         assert!(e.faucet_mint(t, lp, e18(10_000)).is_ok());
     }
     let steps = [
-        Action::CreatePool {
-            id: "P".into(),
-            tokens: ["A".into(), "B".into()],
-            fee_bps: 30,
-        },
-        Action::SetFeeTo {
-            pool: "P".into(),
-            fee_to,
-        },
-        Action::AddLiquidity {
-            pool: "P".into(),
-            amounts: [e18(1000), e18(1000)],
-            min: [U256::ZERO; 2],
-        },
-        Action::SwapExactIn {
-            path: vec!["P".into()],
-            token_in: "A".into(),
-            amount_in: e18(1),
-            min_out: U256::ZERO,
-        },
+        Action::CreatePool { id: "P".into(), tokens: ["A".into(), "B".into()], fee_bps: 30 },
+        Action::SetFeeTo { pool: "P".into(), fee_to },
+        Action::AddLiquidity { pool: "P".into(), amounts: [e18(1000), e18(1000)], min: [U256::ZERO; 2] },
+        Action::SwapExactIn { path: vec!["P".into()], token_in: "A".into(), amount_in: e18(1), min_out: U256::ZERO },
     ];
     for a in &steps {
         assert!(e.execute(lp, a).is_ok(), "{a:?}");
     }
     let lp_token = e.token_ix("P").unwrap_or(0);
     let liquidity = e.balance(lp_token, lp);
-    let burn = Action::RemoveLiquidity {
-        pool: "P".into(),
-        liquidity,
-        min: [U256::ZERO; 2],
-    };
+    let burn = Action::RemoveLiquidity { pool: "P".into(), liquidity, min: [U256::ZERO; 2] };
     assert!(e.execute(lp, &burn).is_ok());
     let minted = fee_to.map(|a| e.balance(lp_token, a)).unwrap_or_default();
     (e, minted)

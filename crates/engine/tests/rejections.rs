@@ -26,14 +26,7 @@ impl World {
         let sender = addr(who);
         let chain = self.e.chain_ix_by_eip155(chain_id).unwrap_or(0);
         let nonce = self.e.nonce(chain, sender);
-        Transaction {
-            chain_id,
-            sender,
-            nonce,
-            deadline: u64::MAX,
-            action,
-        }
-        .sign(&dev_key(who))
+        Transaction { chain_id, sender, nonce, deadline: u64::MAX, action }.sign(&dev_key(who))
     }
 
     fn ok(&mut self, who: &str, action: Action) {
@@ -54,21 +47,13 @@ impl World {
         let before = self.e.state_hash();
         let encoded_before = self.e.encode_state();
         match self.e.submit(stx) {
-            Ok(out) => panic!(
-                "{:?} was accepted ({out:?}); expected {code}",
-                stx.tx.action
-            ),
+            Ok(out) => panic!("{:?} was accepted ({out:?}); expected {code}", stx.tx.action),
             Err(err) => {
                 assert_eq!(err.code(), code, "{:?}: {err}", stx.tx.action);
                 assert!(!err.to_string().is_empty());
             }
         }
-        assert_eq!(
-            self.e.state_hash(),
-            before,
-            "state changed after a refused {:?}",
-            stx.tx.action
-        );
+        assert_eq!(self.e.state_hash(), before, "state changed after a refused {:?}", stx.tx.action);
         assert_eq!(self.e.encode_state(), encoded_before);
     }
 
@@ -86,37 +71,17 @@ fn world() -> World {
     let eth = e.create_chain("eth", 1, "ethereum", 12).unwrap_or(0);
     let bsc = e.create_chain("bsc", 56, "bnb", 3).unwrap_or(1);
     let owner = addr("owner");
-    for (id, chain, dec) in [
-        ("WETH", eth, 18u8),
-        ("USDC", eth, 6),
-        ("RWD", eth, 18),
-        ("RWD2", eth, 18),
-        ("CAKE", bsc, 18),
-    ] {
-        let t = e
-            .create_token(id, chain, id, dec, Minter::Account(owner))
-            .unwrap_or(0);
+    for (id, chain, dec) in
+        [("WETH", eth, 18u8), ("USDC", eth, 6), ("RWD", eth, 18), ("RWD2", eth, 18), ("CAKE", bsc, 18)]
+    {
+        let t = e.create_token(id, chain, id, dec, Minter::Account(owner)).unwrap_or(0);
         for who in ["alice", "bob", "owner"] {
             assert!(e.faucet_mint(t, addr(who), e18(1_000_000)).is_ok());
         }
     }
     let mut w = World { e };
-    w.ok(
-        "owner",
-        Action::CreatePool {
-            id: "P".into(),
-            tokens: ["WETH".into(), "USDC".into()],
-            fee_bps: 30,
-        },
-    );
-    w.ok(
-        "alice",
-        Action::AddLiquidity {
-            pool: "P".into(),
-            amounts: [e18(100), e18(200_000)],
-            min: [U256::ZERO; 2],
-        },
-    );
+    w.ok("owner", Action::CreatePool { id: "P".into(), tokens: ["WETH".into(), "USDC".into()], fee_bps: 30 });
+    w.ok("alice", Action::AddLiquidity { pool: "P".into(), amounts: [e18(100), e18(200_000)], min: [U256::ZERO; 2] });
     for (id, token, lock) in [("F", "RWD", 0u64), ("G", "RWD2", 2 * DAY)] {
         w.ok(
             "owner",
@@ -141,48 +106,19 @@ fn world() -> World {
             deposit_fee_bps: 0,
         },
     );
-    w.ok(
-        "alice",
-        Action::Deposit {
-            farm_pool: "F0".into(),
-            amount: e18(10),
-        },
-    );
+    w.ok("alice", Action::Deposit { farm_pool: "F0".into(), amount: e18(10) });
     w.ok(
         "owner",
         Action::CreateStakingPool {
             id: "S".into(),
             stake_token: "CAKE".into(),
             reward_token: "CAKE".into(),
-            terms: vec![
-                Term {
-                    days: 0,
-                    boost_bps: 10_000,
-                },
-                Term {
-                    days: 90,
-                    boost_bps: 15_000,
-                },
-            ],
+            terms: vec![Term { days: 0, boost_bps: 10_000 }, Term { days: 90, boost_bps: 15_000 }],
             early_exit: EarlyExit::Forbidden,
         },
     );
-    w.ok(
-        "owner",
-        Action::NotifyReward {
-            staking_pool: "S".into(),
-            amount: e18(1000),
-            duration_s: 30 * DAY,
-        },
-    );
-    w.ok(
-        "alice",
-        Action::Stake {
-            staking_pool: "S".into(),
-            amount: e18(50),
-            term_days: 90,
-        },
-    );
+    w.ok("owner", Action::NotifyReward { staking_pool: "S".into(), amount: e18(1000), duration_s: 30 * DAY });
+    w.ok("alice", Action::Stake { staking_pool: "S".into(), amount: e18(50), term_days: 90 });
     let _ = PenaltyTo::Treasury;
     for c in [eth, bsc] {
         assert!(w.e.advance(c, 3600).is_ok());
@@ -191,12 +127,7 @@ fn world() -> World {
 }
 
 fn swap(amount_in: U256, min_out: U256) -> Action {
-    Action::SwapExactIn {
-        path: vec!["P".into()],
-        token_in: "WETH".into(),
-        amount_in,
-        min_out,
-    }
+    Action::SwapExactIn { path: vec!["P".into()], token_in: "WETH".into(), amount_in, min_out }
 }
 
 #[test]
@@ -254,78 +185,26 @@ fn wrong_chain_expired_and_replayed_are_refused() {
 fn zero_and_overflowing_amounts_are_refused() {
     let mut w = world();
     w.refuse("alice", swap(U256::ZERO, U256::ZERO), "zero_amount");
-    w.refuse(
-        "alice",
-        Action::Deposit {
-            farm_pool: "F0".into(),
-            amount: U256::ZERO,
-        },
-        "zero_amount",
-    );
-    w.refuse(
-        "alice",
-        Action::Withdraw {
-            farm_pool: "F0".into(),
-            amount: U256::ZERO,
-        },
-        "zero_amount",
-    );
+    w.refuse("alice", Action::Deposit { farm_pool: "F0".into(), amount: U256::ZERO }, "zero_amount");
+    w.refuse("alice", Action::Withdraw { farm_pool: "F0".into(), amount: U256::ZERO }, "zero_amount");
+    w.refuse("bob", Action::Stake { staking_pool: "S".into(), amount: U256::ZERO, term_days: 0 }, "zero_amount");
     w.refuse(
         "bob",
-        Action::Stake {
-            staking_pool: "S".into(),
-            amount: U256::ZERO,
-            term_days: 0,
-        },
-        "zero_amount",
-    );
-    w.refuse(
-        "bob",
-        Action::AddLiquidity {
-            pool: "P".into(),
-            amounts: [U256::ZERO, e18(1)],
-            min: [U256::ZERO; 2],
-        },
+        Action::AddLiquidity { pool: "P".into(), amounts: [U256::ZERO, e18(1)], min: [U256::ZERO; 2] },
         "zero_amount",
     );
     w.refuse(
         "alice",
-        Action::RemoveLiquidity {
-            pool: "P".into(),
-            liquidity: U256::ZERO,
-            min: [U256::ZERO; 2],
-        },
+        Action::RemoveLiquidity { pool: "P".into(), liquidity: U256::ZERO, min: [U256::ZERO; 2] },
         "zero_amount",
     );
-    w.refuse(
-        "alice",
-        Action::Transfer {
-            token: "WETH".into(),
-            to: addr("bob"),
-            amount: U256::ZERO,
-        },
-        "zero_amount",
-    );
+    w.refuse("alice", Action::Transfer { token: "WETH".into(), to: addr("bob"), amount: U256::ZERO }, "zero_amount");
     // amount·(10000 − fee) overflows 256 bits.
     w.refuse("alice", swap(U256::MAX, U256::ZERO), "overflow");
     // A reward rate so large that the accumulator would overflow later is refused up front, so an
     // owner cannot brick withdrawals by overflow.
-    w.refuse(
-        "owner",
-        Action::SetRewardPerSecond {
-            farm: "F".into(),
-            reward_per_second: U256::MAX,
-        },
-        "invalid",
-    );
-    w.refuse(
-        "owner",
-        Action::SetAllocPoint {
-            farm_pool: "F0".into(),
-            alloc_point: u64::MAX,
-        },
-        "invalid",
-    );
+    w.refuse("owner", Action::SetRewardPerSecond { farm: "F".into(), reward_per_second: U256::MAX }, "invalid");
+    w.refuse("owner", Action::SetAllocPoint { farm_pool: "F0".into(), alloc_point: u64::MAX }, "invalid");
 }
 
 #[test]
@@ -342,84 +221,36 @@ fn unknown_ids_are_refused() {
             }),
             "unknown_pool",
         ),
-        (
-            unknown(Action::Deposit {
-                farm_pool: "NOPE".into(),
-                amount: e18(1),
-            }),
-            "unknown_farm_pool",
-        ),
-        (
-            unknown(Action::Stake {
-                staking_pool: "NOPE".into(),
-                amount: e18(1),
-                term_days: 0,
-            }),
-            "unknown_staking_pool",
-        ),
+        (unknown(Action::Deposit { farm_pool: "NOPE".into(), amount: e18(1) }), "unknown_farm_pool"),
+        (unknown(Action::Stake { staking_pool: "NOPE".into(), amount: e18(1), term_days: 0 }), "unknown_staking_pool"),
         (unknown(Action::Claim { position: 77 }), "unknown_position"),
-        (
-            unknown(Action::Transfer {
-                token: "NOPE".into(),
-                to: addr("bob"),
-                amount: e18(1),
-            }),
-            "unknown_token",
-        ),
+        (unknown(Action::Transfer { token: "NOPE".into(), to: addr("bob"), amount: e18(1) }), "unknown_token"),
     ];
     for (action, code) in cases {
         // The chain cannot be resolved from an unknown id: sign for Ethereum.
         let stx = w.sign("alice", 1, action);
         w.refused(&stx, code);
     }
-    w.refuse(
-        "bob",
-        Action::Stake {
-            staking_pool: "S".into(),
-            amount: e18(1),
-            term_days: 11,
-        },
-        "unknown_term",
-    );
+    w.refuse("bob", Action::Stake { staking_pool: "S".into(), amount: e18(1), term_days: 11 }, "unknown_term");
 }
 
 #[test]
 fn insufficient_balance_and_slippage_are_refused() {
     let mut w = world();
-    w.refuse(
-        "alice",
-        swap(e18(2_000_000), U256::ZERO),
-        "insufficient_balance",
-    );
-    let out =
-        granary_engine::amm::get_amount_out(e18(1), e18(100), e18(200_000), 30).unwrap_or_default();
+    w.refuse("alice", swap(e18(2_000_000), U256::ZERO), "insufficient_balance");
+    let out = granary_engine::amm::get_amount_out(e18(1), e18(100), e18(200_000), 30).unwrap_or_default();
     w.refuse("alice", swap(e18(1), out + U256::from(1u8)), "slippage");
     w.refuse(
         "bob",
-        Action::AddLiquidity {
-            pool: "P".into(),
-            amounts: [e18(1), e18(5000)],
-            min: [e18(1), e18(2001)],
-        },
+        Action::AddLiquidity { pool: "P".into(), amounts: [e18(1), e18(5000)], min: [e18(1), e18(2001)] },
         "slippage",
     );
     w.refuse(
         "alice",
-        Action::RemoveLiquidity {
-            pool: "P".into(),
-            liquidity: e18(1),
-            min: [e18(1000), U256::ZERO],
-        },
+        Action::RemoveLiquidity { pool: "P".into(), liquidity: e18(1), min: [e18(1000), U256::ZERO] },
         "slippage",
     );
-    w.refuse(
-        "alice",
-        Action::Withdraw {
-            farm_pool: "F0".into(),
-            amount: e18(11),
-        },
-        "insufficient_staked",
-    );
+    w.refuse("alice", Action::Withdraw { farm_pool: "F0".into(), amount: e18(11) }, "insufficient_staked");
     w.refuse(
         "alice",
         Action::SwapExactOut {
@@ -441,30 +272,19 @@ fn a_failure_after_partial_writes_is_rolled_back() {
     let have = w.e.balance(lp, addr("alice"));
     w.refuse(
         "alice",
-        Action::Deposit {
-            farm_pool: "F0".into(),
-            amount: have + U256::from(1u8),
-        },
+        Action::Deposit { farm_pool: "F0".into(), amount: have + U256::from(1u8) },
         "insufficient_balance",
     );
     // The stake first settles the accumulator, then fails to take the tokens.
     w.refuse(
         "bob",
-        Action::Stake {
-            staking_pool: "S".into(),
-            amount: e18(2_000_000),
-            term_days: 0,
-        },
+        Action::Stake { staking_pool: "S".into(), amount: e18(2_000_000), term_days: 0 },
         "insufficient_balance",
     );
     // The notify takes the tokens, settles, then the rate check fails.
     w.refuse(
         "owner",
-        Action::NotifyReward {
-            staking_pool: "S".into(),
-            amount: e18(2_000_000),
-            duration_s: DAY,
-        },
+        Action::NotifyReward { staking_pool: "S".into(), amount: e18(2_000_000), duration_s: DAY },
         "insufficient_balance",
     );
 }
@@ -477,107 +297,26 @@ fn locked_positions_and_other_owners_are_refused() {
     // Bob acting on Alice's position, farm and pool powers.
     w.refuse("bob", Action::Unstake { position: 0 }, "not_owner");
     w.refuse("bob", Action::Claim { position: 0 }, "not_owner");
-    w.refuse(
-        "bob",
-        Action::SetAllocPoint {
-            farm_pool: "F0".into(),
-            alloc_point: 1,
-        },
-        "not_owner",
-    );
-    w.refuse(
-        "bob",
-        Action::SetMigrator {
-            farm: "F".into(),
-            migrator: Some(addr("bob")),
-        },
-        "not_owner",
-    );
-    w.refuse(
-        "bob",
-        Action::OwnerMint {
-            farm: "F".into(),
-            to: addr("bob"),
-            amount: e18(1),
-        },
-        "not_owner",
-    );
-    w.refuse(
-        "bob",
-        Action::NotifyReward {
-            staking_pool: "S".into(),
-            amount: e18(1),
-            duration_s: DAY,
-        },
-        "not_owner",
-    );
-    w.refuse(
-        "bob",
-        Action::SetFeeTo {
-            pool: "P".into(),
-            fee_to: Some(addr("bob")),
-        },
-        "not_owner",
-    );
-    w.refuse(
-        "bob",
-        Action::Mint {
-            token: "WETH".into(),
-            to: addr("bob"),
-            amount: e18(1),
-        },
-        "not_minter",
-    );
-    w.refuse(
-        "bob",
-        Action::Migrate {
-            farm_pool: "F0".into(),
-        },
-        "no_migrator",
-    );
+    w.refuse("bob", Action::SetAllocPoint { farm_pool: "F0".into(), alloc_point: 1 }, "not_owner");
+    w.refuse("bob", Action::SetMigrator { farm: "F".into(), migrator: Some(addr("bob")) }, "not_owner");
+    w.refuse("bob", Action::OwnerMint { farm: "F".into(), to: addr("bob"), amount: e18(1) }, "not_owner");
+    w.refuse("bob", Action::NotifyReward { staking_pool: "S".into(), amount: e18(1), duration_s: DAY }, "not_owner");
+    w.refuse("bob", Action::SetFeeTo { pool: "P".into(), fee_to: Some(addr("bob")) }, "not_owner");
+    w.refuse("bob", Action::Mint { token: "WETH".into(), to: addr("bob"), amount: e18(1) }, "not_minter");
+    w.refuse("bob", Action::Migrate { farm_pool: "F0".into() }, "no_migrator");
     // Timelocked powers cannot act directly, nor from the queue before the delay.
-    w.refuse(
-        "owner",
-        Action::SetRewardPerSecond {
-            farm: "G".into(),
-            reward_per_second: e18(100),
-        },
-        "timelocked",
-    );
+    w.refuse("owner", Action::SetRewardPerSecond { farm: "G".into(), reward_per_second: e18(100) }, "timelocked");
     w.ok(
         "owner",
         Action::QueueAdmin {
             farm: "G".into(),
-            action: Box::new(Action::SetRewardPerSecond {
-                farm: "G".into(),
-                reward_per_second: e18(100),
-            }),
+            action: Box::new(Action::SetRewardPerSecond { farm: "G".into(), reward_per_second: e18(100) }),
         },
     );
-    w.refuse(
-        "owner",
-        Action::ExecuteQueued {
-            farm: "G".into(),
-            queue_id: 0,
-        },
-        "timelocked",
-    );
-    w.refuse(
-        "bob",
-        Action::ExecuteQueued {
-            farm: "G".into(),
-            queue_id: 0,
-        },
-        "not_owner",
-    );
+    w.refuse("owner", Action::ExecuteQueued { farm: "G".into(), queue_id: 0 }, "timelocked");
+    w.refuse("bob", Action::ExecuteQueued { farm: "G".into(), queue_id: 0 }, "not_owner");
     assert!(w.e.advance(0, 2 * DAY).is_ok());
-    w.ok(
-        "owner",
-        Action::ExecuteQueued {
-            farm: "G".into(),
-            queue_id: 0,
-        },
-    );
+    w.ok("owner", Action::ExecuteQueued { farm: "G".into(), queue_id: 0 });
     let g = w.e.farm_ix("G").unwrap_or(0);
     assert_eq!(w.e.farm(g).reward_per_second, e18(100));
 }
@@ -585,19 +324,13 @@ fn locked_positions_and_other_owners_are_refused() {
 /// Inputs the transaction fuzzer once found: non-canonical spellings that used to decode.
 #[test]
 fn fuzz_regressions_are_refused_as_malformed() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/tx_decode");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/tx_decode");
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.map(|e| e.path()).unwrap_or_default();
         let bytes = std::fs::read(&path).unwrap_or_default();
         let decoded = granary_engine::SignedTransaction::from_bytes(&bytes);
-        assert_eq!(
-            decoded.as_ref().map_err(|e| e.code()).err(),
-            Some("malformed"),
-            "{}: {decoded:?}",
-            path.display()
-        );
+        assert_eq!(decoded.as_ref().map_err(|e| e.code()).err(), Some("malformed"), "{}: {decoded:?}", path.display());
         n += 1;
     }
     assert!(n >= 5, "the regression inputs are present");

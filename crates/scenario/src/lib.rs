@@ -27,18 +27,12 @@ pub struct StepError {
 
 impl From<EngineError> for StepError {
     fn from(e: EngineError) -> Self {
-        StepError {
-            code: e.code().to_string(),
-            message: e.to_string(),
-        }
+        StepError { code: e.code().to_string(), message: e.to_string() }
     }
 }
 
 fn malformed(message: String) -> StepError {
-    StepError {
-        code: "malformed".into(),
-        message,
-    }
+    StepError { code: "malformed".into(), message }
 }
 
 type StepResult = Result<Map<String, Value>, StepError>;
@@ -58,8 +52,7 @@ impl Default for Runner {
 
 /// Parse a scenario document: `{"name":…, "steps":[…]}` or a bare array of steps.
 pub fn parse_steps(text: &str) -> Result<Vec<Value>, String> {
-    let doc: Value =
-        serde_json::from_str(text).map_err(|e| format!("the scenario is not valid JSON: {e}"))?;
+    let doc: Value = serde_json::from_str(text).map_err(|e| format!("the scenario is not valid JSON: {e}"))?;
     match doc {
         Value::Array(steps) => Ok(steps),
         Value::Object(mut o) => match o.remove("steps") {
@@ -74,27 +67,17 @@ pub fn parse_steps(text: &str) -> Result<Vec<Value>, String> {
 pub fn run_text(text: &str) -> Result<Vec<Value>, String> {
     let steps = parse_steps(text)?;
     let mut runner = Runner::new();
-    Ok(steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| runner.step_line(i, s))
-        .collect())
+    Ok(steps.iter().enumerate().map(|(i, s)| runner.step_line(i, s)).collect())
 }
 
 fn str_field<'a>(s: &'a Value, field: &str) -> Result<&'a str, StepError> {
-    s.get(field)
-        .and_then(Value::as_str)
-        .ok_or_else(|| malformed(format!("`{field}` is missing or not a string")))
+    s.get(field).and_then(Value::as_str).ok_or_else(|| malformed(format!("`{field}` is missing or not a string")))
 }
 
 fn u64_field(s: &Value, field: &str) -> Result<u64, StepError> {
     match s.get(field) {
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .ok_or_else(|| malformed(format!("`{field}` is not a whole number ≥ 0"))),
-        Some(Value::String(t)) => t
-            .parse()
-            .map_err(|_| malformed(format!("`{field}` is not a whole number ≥ 0"))),
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| malformed(format!("`{field}` is not a whole number ≥ 0"))),
+        Some(Value::String(t)) => t.parse().map_err(|_| malformed(format!("`{field}` is not a whole number ≥ 0"))),
         _ => Err(malformed(format!("`{field}` is missing"))),
     }
 }
@@ -116,15 +99,11 @@ fn amount_value(v: &Value, field: &str) -> Result<U256, StepError> {
         Value::String(t) => t.clone(),
         Value::Number(n) if n.is_u64() => n.to_string(),
         _ => {
-            return Err(malformed(format!(
-                "`{field}` must be a decimal string of base units"
-            )));
+            return Err(malformed(format!("`{field}` must be a decimal string of base units")));
         }
     };
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(malformed(format!(
-            "`{field}` must be a decimal string of base units, got {text:?}"
-        )));
+        return Err(malformed(format!("`{field}` must be a decimal string of base units, got {text:?}")));
     }
     U256::from_str_radix(&text, 10).map_err(|_| StepError {
         code: "overflow".into(),
@@ -140,9 +119,7 @@ fn amount_pair(s: &Value, field: &str) -> Result<[U256; 2], StepError> {
     match s.get(field).and_then(Value::as_array) {
         Some(a) if a.len() == 2 => Ok([amount_value(&a[0], field)?, amount_value(&a[1], field)?]),
         None if field == "min" => Ok([U256::ZERO; 2]),
-        _ => Err(malformed(format!(
-            "`{field}` must be a list of two amounts"
-        ))),
+        _ => Err(malformed(format!("`{field}` must be a list of two amounts"))),
     }
 }
 
@@ -152,11 +129,7 @@ fn dec(v: U256) -> Value {
 
 impl Runner {
     pub fn new() -> Self {
-        Runner {
-            engine: Engine::new(),
-            keys: BTreeMap::new(),
-            positions: BTreeMap::new(),
-        }
+        Runner { engine: Engine::new(), keys: BTreeMap::new(), positions: BTreeMap::new() }
     }
 
     /// The key and address of a named actor.
@@ -188,32 +161,17 @@ impl Runner {
     }
 
     fn position_id(&self, name: &str) -> Result<u64, StepError> {
-        self.positions
-            .get(name)
-            .copied()
-            .ok_or_else(|| EngineError::UnknownPosition(name.to_string()).into())
+        self.positions.get(name).copied().ok_or_else(|| EngineError::UnknownPosition(name.to_string()).into())
     }
 
     /// Sign `action` as `actor` (next nonce, no deadline unless the step gives one) and submit it.
-    fn sign_and_submit(
-        &mut self,
-        actor: &str,
-        step: &Value,
-        action: Action,
-    ) -> Result<Outcome, StepError> {
+    fn sign_and_submit(&mut self, actor: &str, step: &Value, action: Action) -> Result<Outcome, StepError> {
         let (key, sender) = self.actor(actor);
         let chain = self.engine.action_chain(&action)?;
         let chain_id = self.engine.chain(chain).chain_id;
         let nonce = self.engine.nonce(chain, sender);
         let deadline = opt_u64(step, "deadline")?.unwrap_or(u64::MAX);
-        let stx = Transaction {
-            chain_id,
-            sender,
-            nonce,
-            deadline,
-            action,
-        }
-        .sign(&key);
+        let stx = Transaction { chain_id, sender, nonce, deadline, action }.sign(&key);
         Ok(self.engine.submit(&stx)?)
     }
 
@@ -232,9 +190,7 @@ impl Runner {
     }
 
     fn owner_of(step: &Value) -> &str {
-        step.get("from")
-            .and_then(Value::as_str)
-            .unwrap_or(DEFAULT_OWNER)
+        step.get("from").and_then(Value::as_str).unwrap_or(DEFAULT_OWNER)
     }
 
     /// Run one step; a failed step leaves the engine unchanged.
@@ -260,12 +216,11 @@ impl Runner {
             "token" => {
                 let chain = self.engine.chain_ix(str_field(s, "chain")?)?;
                 let minter = self.actor(Self::owner_of(s)).1;
-                let decimals = u8::try_from(u64_field(s, "decimals")?)
-                    .map_err(|_| malformed("`decimals` exceeds 255".into()))?;
+                let decimals =
+                    u8::try_from(u64_field(s, "decimals")?).map_err(|_| malformed("`decimals` exceeds 255".into()))?;
                 let id = str_field(s, "id")?;
                 let symbol = s.get("symbol").and_then(Value::as_str).unwrap_or(id);
-                self.engine
-                    .create_token(id, chain, symbol, decimals, Minter::Account(minter))?;
+                self.engine.create_token(id, chain, symbol, decimals, Minter::Account(minter))?;
             }
             "mint" => {
                 let token = self.engine.token_ix(str_field(s, "token")?)?;
@@ -277,10 +232,7 @@ impl Runner {
                 self.engine.advance(chain, u64_field(s, "seconds")?)?;
             }
             "state_hash" => {
-                out.insert(
-                    "state_hash".into(),
-                    Value::String(format!("{:#x}", self.engine.state_hash())),
-                );
+                out.insert("state_hash".into(), Value::String(format!("{:#x}", self.engine.state_hash())));
             }
             "balance" => {
                 let token = self.engine.token_ix(str_field(s, "token")?)?;
@@ -315,11 +267,7 @@ impl Runner {
         let path = |s: &Value| -> Result<Vec<String>, StepError> {
             if let Some(p) = s.get("path").and_then(Value::as_array) {
                 p.iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_string)
-                            .ok_or_else(|| malformed("`path` lists pool ids".into()))
-                    })
+                    .map(|v| v.as_str().map(str::to_string).ok_or_else(|| malformed("`path` lists pool ids".into())))
                     .collect()
             } else {
                 Ok(vec![str_field(s, "pool")?.to_string()])
@@ -328,38 +276,22 @@ impl Runner {
         let action = match op {
             "transfer" => {
                 let to = self.account(str_field(s, "to")?);
-                Action::Transfer {
-                    token: id("token")?,
-                    to,
-                    amount: amount(s, "amount")?,
-                }
+                Action::Transfer { token: id("token")?, to, amount: amount(s, "amount")? }
             }
             "cp_pool" => {
                 let tokens = match s.get("tokens").and_then(Value::as_array) {
-                    Some(t) if t.len() == 2 => [
-                        t[0].as_str().unwrap_or_default().to_string(),
-                        t[1].as_str().unwrap_or_default().to_string(),
-                    ],
+                    Some(t) if t.len() == 2 => {
+                        [t[0].as_str().unwrap_or_default().to_string(), t[1].as_str().unwrap_or_default().to_string()]
+                    }
                     _ => return Err(malformed("`tokens` must list two token ids".into())),
                 };
                 let fee_bps = opt_u64(s, "fee_bps")?.unwrap_or(30);
-                let fee_bps = u32::try_from(fee_bps)
-                    .map_err(|_| malformed("`fee_bps` exceeds 32 bits".into()))?;
-                Action::CreatePool {
-                    id: id("id")?,
-                    tokens,
-                    fee_bps,
-                }
+                let fee_bps = u32::try_from(fee_bps).map_err(|_| malformed("`fee_bps` exceeds 32 bits".into()))?;
+                Action::CreatePool { id: id("id")?, tokens, fee_bps }
             }
             "set_fee_to" => {
-                let fee_to = s
-                    .get("fee_to")
-                    .and_then(Value::as_str)
-                    .map(|n| self.account(n));
-                Action::SetFeeTo {
-                    pool: id("pool")?,
-                    fee_to,
-                }
+                let fee_to = s.get("fee_to").and_then(Value::as_str).map(|n| self.account(n));
+                Action::SetFeeTo { pool: id("pool")?, fee_to }
             }
             "add_liquidity" => Action::AddLiquidity {
                 pool: id("pool")?,
@@ -375,30 +307,20 @@ impl Runner {
                 path: path(s)?,
                 token_in: id("token_in")?,
                 amount_in: amount(s, "amount_in")?,
-                min_out: if s.get("min_out").is_some() {
-                    amount(s, "min_out")?
-                } else {
-                    U256::ZERO
-                },
+                min_out: if s.get("min_out").is_some() { amount(s, "min_out")? } else { U256::ZERO },
             },
             "swap_exact_out" => Action::SwapExactOut {
                 path: path(s)?,
                 token_in: id("token_in")?,
                 amount_out: amount(s, "amount_out")?,
-                max_in: if s.get("max_in").is_some() {
-                    amount(s, "max_in")?
-                } else {
-                    U256::MAX
-                },
+                max_in: if s.get("max_in").is_some() { amount(s, "max_in")? } else { U256::MAX },
             },
             "farm" => {
                 let funding = match s.get("funding").and_then(Value::as_str) {
                     None | Some("minted") => Funding::Minted,
                     Some("budget") => Funding::Budget,
                     Some(other) => {
-                        return Err(malformed(format!(
-                            "`funding` is minted or budget, not {other}"
-                        )));
+                        return Err(malformed(format!("`funding` is minted or budget, not {other}")));
                     }
                 };
                 Action::CreateFarm {
@@ -417,117 +339,68 @@ impl Runner {
                 stake_token: id("stake_token")?,
                 alloc_point: u64_field(s, "alloc_point")?,
                 deposit_fee_bps: match opt_u64(s, "deposit_fee_bps")? {
-                    Some(v) => u32::try_from(v)
-                        .map_err(|_| malformed("`deposit_fee_bps` exceeds 32 bits".into()))?,
+                    Some(v) => u32::try_from(v).map_err(|_| malformed("`deposit_fee_bps` exceeds 32 bits".into()))?,
                     None => 0,
                 },
             },
-            "fund_farm" => Action::FundFarm {
-                farm: id("farm")?,
-                amount: amount(s, "amount")?,
-            },
-            "set_alloc_point" => Action::SetAllocPoint {
-                farm_pool: id("farm_pool")?,
-                alloc_point: u64_field(s, "alloc_point")?,
-            },
-            "set_reward_per_second" => Action::SetRewardPerSecond {
-                farm: id("farm")?,
-                reward_per_second: amount(s, "reward_per_second")?,
-            },
-            "set_migrator" => {
-                let migrator = s
-                    .get("migrator")
-                    .and_then(Value::as_str)
-                    .map(|n| self.account(n));
-                Action::SetMigrator {
-                    farm: id("farm")?,
-                    migrator,
-                }
+            "fund_farm" => Action::FundFarm { farm: id("farm")?, amount: amount(s, "amount")? },
+            "set_alloc_point" => {
+                Action::SetAllocPoint { farm_pool: id("farm_pool")?, alloc_point: u64_field(s, "alloc_point")? }
             }
-            "pause" | "unpause" => Action::SetPaused {
-                farm: id("farm")?,
-                paused: op == "pause",
-            },
+            "set_reward_per_second" => {
+                Action::SetRewardPerSecond { farm: id("farm")?, reward_per_second: amount(s, "reward_per_second")? }
+            }
+            "set_migrator" => {
+                let migrator = s.get("migrator").and_then(Value::as_str).map(|n| self.account(n));
+                Action::SetMigrator { farm: id("farm")?, migrator }
+            }
+            "pause" | "unpause" => Action::SetPaused { farm: id("farm")?, paused: op == "pause" },
             "owner_mint" => {
                 let to = self.account(str_field(s, "to")?);
-                Action::OwnerMint {
-                    farm: id("farm")?,
-                    to,
-                    amount: amount(s, "amount")?,
-                }
+                Action::OwnerMint { farm: id("farm")?, to, amount: amount(s, "amount")? }
             }
-            "migrate" => Action::Migrate {
-                farm_pool: id("farm_pool")?,
-            },
+            "migrate" => Action::Migrate { farm_pool: id("farm_pool")? },
             "queue_admin" => {
-                let inner = s
-                    .get("action")
-                    .ok_or_else(|| malformed("`action` is missing".into()))?;
+                let inner = s.get("action").ok_or_else(|| malformed("`action` is missing".into()))?;
                 let inner_op = str_field(inner, "op")?;
                 let (_, inner_action) = self.action_of(inner_op, inner)?;
-                Action::QueueAdmin {
-                    farm: id("farm")?,
-                    action: Box::new(inner_action),
-                }
+                Action::QueueAdmin { farm: id("farm")?, action: Box::new(inner_action) }
             }
-            "execute_queued" => Action::ExecuteQueued {
-                farm: id("farm")?,
-                queue_id: u64_field(s, "queue_id")?,
-            },
-            "deposit" => Action::Deposit {
-                farm_pool: id("farm_pool")?,
-                amount: amount(s, "amount")?,
-            },
-            "withdraw" => Action::Withdraw {
-                farm_pool: id("farm_pool")?,
-                amount: amount(s, "amount")?,
-            },
-            "harvest" => Action::Harvest {
-                farm_pool: id("farm_pool")?,
-            },
-            "emergency_withdraw" => Action::EmergencyWithdraw {
-                farm_pool: id("farm_pool")?,
-            },
+            "execute_queued" => Action::ExecuteQueued { farm: id("farm")?, queue_id: u64_field(s, "queue_id")? },
+            "deposit" => Action::Deposit { farm_pool: id("farm_pool")?, amount: amount(s, "amount")? },
+            "withdraw" => Action::Withdraw { farm_pool: id("farm_pool")?, amount: amount(s, "amount")? },
+            "harvest" => Action::Harvest { farm_pool: id("farm_pool")? },
+            "emergency_withdraw" => Action::EmergencyWithdraw { farm_pool: id("farm_pool")? },
             "staking_pool" => {
                 let terms = s
                     .get("terms")
                     .and_then(Value::as_array)
                     .ok_or_else(|| malformed("`terms` must list {days, boost_bps}".into()))?
                     .iter()
-                    .map(|t| {
-                        Ok(Term {
-                            days: u32_of(t, "days")?,
-                            boost_bps: u32_of(t, "boost_bps")?,
-                        })
-                    })
+                    .map(|t| Ok(Term { days: u32_of(t, "days")?, boost_bps: u32_of(t, "boost_bps")? }))
                     .collect::<Result<Vec<_>, StepError>>()?;
                 let early_exit = match s.get("early_exit") {
                     None | Some(Value::Null) => EarlyExit::Forbidden,
                     Some(Value::String(f)) if f == "forbidden" => EarlyExit::Forbidden,
                     Some(e @ Value::Object(_)) => EarlyExit::Penalty {
                         penalty_bps: match opt_u64(e, "penalty_bps")? {
-                            Some(v) => u32::try_from(v)
-                                .map_err(|_| malformed("`penalty_bps` exceeds 32 bits".into()))?,
+                            Some(v) => {
+                                u32::try_from(v).map_err(|_| malformed("`penalty_bps` exceeds 32 bits".into()))?
+                            }
                             None => 0,
                         },
-                        forfeit_rewards: e
-                            .get("forfeit_rewards")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false),
+                        forfeit_rewards: e.get("forfeit_rewards").and_then(Value::as_bool).unwrap_or(false),
                         to: match e.get("to").and_then(Value::as_str) {
                             None | Some("treasury") => PenaltyTo::Treasury,
                             Some("stakers") => PenaltyTo::Stakers,
                             Some(o) => {
-                                return Err(malformed(format!(
-                                    "`early_exit.to` is treasury or stakers, not {o}"
-                                )));
+                                return Err(malformed(format!("`early_exit.to` is treasury or stakers, not {o}")));
                             }
                         },
                     },
                     _ => {
                         return Err(malformed(
-                            "`early_exit` is \"forbidden\" or {penalty_bps, forfeit_rewards}"
-                                .into(),
+                            "`early_exit` is \"forbidden\" or {penalty_bps, forfeit_rewards}".into(),
                         ));
                     }
                 };
@@ -548,23 +421,14 @@ impl Runner {
                 staking_pool: id("staking_pool")?,
                 amount: amount(s, "amount")?,
                 term_days: opt_u64(s, "term_days")?
-                    .map(|d| {
-                        u32::try_from(d)
-                            .map_err(|_| malformed("`term_days` exceeds 32 bits".into()))
-                    })
+                    .map(|d| u32::try_from(d).map_err(|_| malformed("`term_days` exceeds 32 bits".into())))
                     .transpose()?
                     .unwrap_or(0),
             },
-            "unstake" => Action::Unstake {
-                position: self.position_id(str_field(s, "position")?)?,
-            },
-            "claim" => Action::Claim {
-                position: self.position_id(str_field(s, "position")?)?,
-            },
+            "unstake" => Action::Unstake { position: self.position_id(str_field(s, "position")?)? },
+            "claim" => Action::Claim { position: self.position_id(str_field(s, "position")?)? },
             _ => {
-                return Err(malformed(format!(
-                    "unknown op `{op}`: see docs/scenarios.md for the list"
-                )));
+                return Err(malformed(format!("unknown op `{op}`: see docs/scenarios.md for the list")));
             }
         };
         let actor = match op {
@@ -598,11 +462,7 @@ impl Runner {
             Outcome::Removed { amounts } => {
                 out.insert("amounts".into(), json!([dec(amounts[0]), dec(amounts[1])]));
             }
-            Outcome::Swapped {
-                amount_in,
-                amount_out,
-                ..
-            } => {
+            Outcome::Swapped { amount_in, amount_out, .. } => {
                 out.insert("amount_in".into(), dec(amount_in));
                 out.insert("amount_out".into(), dec(amount_out));
             }
@@ -613,10 +473,7 @@ impl Runner {
             Outcome::Withdrawn { amount } => {
                 out.insert("amount".into(), dec(amount));
             }
-            Outcome::Staked {
-                position,
-                unlock_at,
-            } => {
+            Outcome::Staked { position, unlock_at } => {
                 if let Some(name) = s.get("id").and_then(Value::as_str) {
                     self.positions.insert(name.to_string(), position);
                 }
@@ -646,15 +503,9 @@ impl Runner {
         let e = &self.engine;
         if let Ok(p) = e.pool_ix(target) {
             let p = e.pool(p);
-            out.insert(
-                "reserves".into(),
-                json!([dec(p.reserves[0]), dec(p.reserves[1])]),
-            );
+            out.insert("reserves".into(), json!([dec(p.reserves[0]), dec(p.reserves[1])]));
             out.insert("total_supply".into(), dec(e.token(p.lp_token).total_supply));
-            out.insert(
-                "price_cumulative".into(),
-                json!([dec(p.price_cumulative[0]), dec(p.price_cumulative[1])]),
-            );
+            out.insert("price_cumulative".into(), json!([dec(p.price_cumulative[0]), dec(p.price_cumulative[1])]));
             out.insert("block_timestamp_last".into(), json!(p.block_timestamp_last));
             out.insert("k_last".into(), dec(p.k_last));
         } else if let Ok(fp) = e.farm_pool_ix(target) {
@@ -676,10 +527,7 @@ impl Runner {
             out.insert("total_weight".into(), dec(p.total_weight));
             out.insert("reward_rate".into(), dec(p.reward_rate));
             out.insert("period_finish".into(), json!(p.period_finish));
-            out.insert(
-                "reward_per_token_stored".into(),
-                dec(p.reward_per_token_stored),
-            );
+            out.insert("reward_per_token_stored".into(), dec(p.reward_per_token_stored));
             out.insert("reward_reserve".into(), dec(p.reward_reserve));
         } else if let Some(id) = self.positions.get(target) {
             let p = e.position(*id)?;
@@ -690,9 +538,7 @@ impl Runner {
         } else if let Ok(t) = e.token_ix(target) {
             out.insert("total_supply".into(), dec(e.token(t).total_supply));
         } else {
-            return Err(malformed(format!(
-                "`{target}` names no pool, farm, staking pool, position or token"
-            )));
+            return Err(malformed(format!("`{target}` names no pool, farm, staking pool, position or token")));
         }
         Ok(())
     }

@@ -10,39 +10,20 @@ fn vectors_dir() -> PathBuf {
 fn check(name: &str) -> usize {
     let dir = vectors_dir();
     let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("scenario file");
-    let expected =
-        std::fs::read_to_string(dir.join(format!("{name}.expected.jsonl"))).expect("expected file");
+    let expected = std::fs::read_to_string(dir.join(format!("{name}.expected.jsonl"))).expect("expected file");
     let got = granary_scenario::run_text(&text).expect("scenario parses");
-    let expected: Vec<Value> = expected
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("expected line"))
-        .collect();
-    assert_eq!(
-        got.len(),
-        expected.len(),
-        "{name}: one output line per step"
-    );
+    let expected: Vec<Value> = expected.lines().map(|l| serde_json::from_str(l).expect("expected line")).collect();
+    assert_eq!(got.len(), expected.len(), "{name}: one output line per step");
     for (g, e) in got.iter().zip(&expected) {
         assert_eq!(g["step"], e["step"], "{name}: step numbers");
-        assert_eq!(
-            g["ok"], e["ok"],
-            "{name} step {}: ok flag; got {g}",
-            e["step"]
-        );
+        assert_eq!(g["ok"], e["ok"], "{name} step {}: ok flag; got {g}", e["step"]);
         if e["ok"] == Value::Bool(true) {
             let want = e["result"].as_object().expect("result object");
             for (k, v) in want {
-                assert_eq!(
-                    &g["result"][k], v,
-                    "{name} step {}: field `{k}`; got {g}",
-                    e["step"]
-                );
+                assert_eq!(&g["result"][k], v, "{name} step {}: field `{k}`; got {g}", e["step"]);
             }
         } else {
-            assert!(
-                g["error"]["code"].is_string() && g["error"]["message"].is_string(),
-                "{name}: error shape"
-            );
+            assert!(g["error"]["code"].is_string() && g["error"]["message"].is_string(), "{name}: error shape");
         }
     }
     expected.len()
@@ -98,12 +79,8 @@ fn same_scenario_same_state_hash() {
     assert!(ha.as_str().is_some_and(|h| h.len() == 66));
     assert_eq!(ha, &b.last().expect("line")["result"]["state_hash"]);
     // A different history gives a different hash.
-    steps.insert(
-        steps.len() - 1,
-        serde_json::json!({"op": "advance", "chain": "eth", "seconds": 1}),
-    );
-    let c =
-        granary_scenario::run_text(&serde_json::to_string(&steps).expect("json")).expect("runs");
+    steps.insert(steps.len() - 1, serde_json::json!({"op": "advance", "chain": "eth", "seconds": 1}));
+    let c = granary_scenario::run_text(&serde_json::to_string(&steps).expect("json")).expect("runs");
     assert_ne!(ha, &c.last().expect("line")["result"]["state_hash"]);
 }
 
@@ -121,19 +98,14 @@ fn snapshot_restore_before_every_step_changes_nothing() {
     for name in names {
         let dir = vectors_dir();
         let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("scenario");
-        let expected =
-            std::fs::read_to_string(dir.join(format!("{name}.expected.jsonl"))).expect("expected");
+        let expected = std::fs::read_to_string(dir.join(format!("{name}.expected.jsonl"))).expect("expected");
         let steps = granary_scenario::parse_steps(&text).expect("parses");
         let mut runner = granary_scenario::Runner::new();
         for (i, (step, want)) in steps.iter().zip(expected.lines()).enumerate() {
             let bytes = runner.engine.encode_state();
-            let restored = granary_engine::Engine::decode_state(&bytes)
-                .unwrap_or_else(|e| panic!("{name} step {i}: {e}"));
-            assert_eq!(
-                restored.encode_state(),
-                bytes,
-                "{name} step {i}: re-encoding differs"
-            );
+            let restored =
+                granary_engine::Engine::decode_state(&bytes).unwrap_or_else(|e| panic!("{name} step {i}: {e}"));
+            assert_eq!(restored.encode_state(), bytes, "{name} step {i}: re-encoding differs");
             runner.engine = restored;
             let got = runner.step_line(i, step);
             let want: Value = serde_json::from_str(want).expect("line");

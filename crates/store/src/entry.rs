@@ -77,11 +77,7 @@ pub(crate) fn seal_crc(mut body: Vec<u8>) -> Vec<u8> {
 impl Entry {
     pub fn encode(&self) -> Vec<u8> {
         let mut e = Encoder::new();
-        e.u8(ENTRY_VERSION)
-            .u64(self.seq)
-            .u64(self.chain_id)
-            .u64(self.block)
-            .u64(self.timestamp);
+        e.u8(ENTRY_VERSION).u64(self.seq).u64(self.chain_id).u64(self.block).u64(self.timestamp);
         match &self.record {
             Record::Tx(stx) => e.u8(KIND_TX).bytes(&stx.to_bytes()),
             Record::System(op) => {
@@ -110,12 +106,8 @@ impl Entry {
         let mut d = Decoder::new(body);
         let m = |e: granary_engine::EngineError| Damage::Malformed(e.to_string());
         let _version = d.u8().map_err(m)?;
-        let (seq, chain_id, block, timestamp) = (
-            d.u64().map_err(m)?,
-            d.u64().map_err(m)?,
-            d.u64().map_err(m)?,
-            d.u64().map_err(m)?,
-        );
+        let (seq, chain_id, block, timestamp) =
+            (d.u64().map_err(m)?, d.u64().map_err(m)?, d.u64().map_err(m)?, d.u64().map_err(m)?);
         let kind = d.u8().map_err(m)?;
         let payload = d.bytes(MAX_PAYLOAD).map_err(m)?;
         let record = match kind {
@@ -140,14 +132,7 @@ impl Entry {
             v => return Err(Damage::Malformed(format!("seal flag {v}"))),
         };
         d.finish().map_err(m)?;
-        Ok(Entry {
-            seq,
-            chain_id,
-            block,
-            timestamp,
-            record,
-            seal,
-        })
+        Ok(Entry { seq, chain_id, block, timestamp, record, seal })
     }
 }
 
@@ -191,10 +176,6 @@ impl Snapshot {
         if body.len() != 1 + 8 + 32 + 4 + len {
             return Err(Damage::Truncated);
         }
-        Ok(Snapshot {
-            seq,
-            state_hash: B256::from(h),
-            state: rest.to_vec(),
-        })
+        Ok(Snapshot { seq, state_hash: B256::from(h), state: rest.to_vec() })
     }
 }

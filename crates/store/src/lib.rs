@@ -33,9 +33,7 @@ pub enum StoreError {
     SnapshotVersion { seq: u64, version: u8 },
     #[error("the journal does not replay: {0}")]
     Divergence(String),
-    #[error(
-        "the store failed to persist a batch earlier; restart the process to recover from the journal"
-    )]
+    #[error("the store failed to persist a batch earlier; restart the process to recover from the journal")]
     Poisoned,
 }
 

@@ -3,9 +3,7 @@
 
 use crate::entry::{Damage, Entry, Record, Snapshot};
 use crate::{Backend, Result, StoreError};
-use granary_engine::{
-    B256, BlockSeal, Engine, EngineError, Outcome, SignedTransaction, SystemOp, VerifiedTransaction,
-};
+use granary_engine::{B256, BlockSeal, Engine, EngineError, Outcome, SignedTransaction, SystemOp, VerifiedTransaction};
 use std::time::{Duration, Instant};
 
 /// When to take a snapshot: every `every_blocks` closed blocks or every `every` of wall time,
@@ -19,11 +17,7 @@ pub struct SnapshotPolicy {
 
 impl Default for SnapshotPolicy {
     fn default() -> Self {
-        SnapshotPolicy {
-            every_blocks: 1000,
-            every: Duration::from_secs(300),
-            keep: 3,
-        }
+        SnapshotPolicy { every_blocks: 1000, every: Duration::from_secs(300), keep: 3 }
     }
 }
 
@@ -68,11 +62,7 @@ impl std::fmt::Display for RecoveryReport {
             self.replayed, self.seals_checked, self.entries_kept
         )?;
         if let Some(why) = &self.cut_reason {
-            write!(
-                f,
-                ", {} dropped from the first damaged entry on ({why})",
-                self.entries_dropped
-            )?;
+            write!(f, ", {} dropped from the first damaged entry on ({why})", self.entries_dropped)?;
         }
         write!(f, "; state hash {:#x}", self.state_hash)
     }
@@ -83,15 +73,22 @@ fn apply_entry(engine: &mut Engine, entry: &Entry) -> std::result::Result<u64, S
     match &entry.record {
         Record::Tx(stx) => {
             let vtx: VerifiedTransaction = stx.clone().assume_verified();
-            engine
-                .apply_verified(&vtx)
-                .map_err(|e| format!("transaction no longer applies: {e}"))?;
+            engine.apply_verified(&vtx).map_err(|e| format!("transaction no longer applies: {e}"))?;
             Ok(0)
         }
         Record::System(op) => {
-            let seal = engine
-                .apply_system(op)
-                .map_err(|e| format!("operator action no longer applies: {e}"))?;
+            // A block seal is the state hash the block ends with, i.e. before the clock moves:
+            // check it before applying, so a mismatching entry is never applied.
+            if let (SystemOp::Advance { .. }, Some(want)) = (op, entry.seal) {
+                let got = engine.state_hash();
+                if got != want {
+                    return Err(format!(
+                        "block {} of chain {} ends with state hash {got:#x}, the journal recorded {want:#x}",
+                        entry.block, entry.chain_id
+                    ));
+                }
+            }
+            let seal = engine.apply_system(op).map_err(|e| format!("operator action no longer applies: {e}"))?;
             match (seal, entry.seal) {
                 (Some(got), Some(want)) if got.state_hash != want => Err(format!(
                     "block {} of chain {} ends with state hash {:#x}, the journal recorded {want:#x}",
@@ -133,9 +130,7 @@ fn recover(backend: &mut dyn Backend) -> Result<(Engine, RecoveryReport, Option<
                 report.snapshot_seq = Some(seq);
                 break;
             }
-            Ok(_) => report
-                .snapshots_skipped
-                .push((seq, "its state does not hash to the recorded hash".into())),
+            Ok(_) => report.snapshots_skipped.push((seq, "its state does not hash to the recorded hash".into())),
             Err(EngineError::Decode(why)) if why.contains("version") => {
                 let version = snap.state.first().copied().unwrap_or(0);
                 return Err(StoreError::SnapshotVersion { seq, version });
@@ -147,10 +142,7 @@ fn recover(backend: &mut dyn Backend) -> Result<(Engine, RecoveryReport, Option<
     let mut cut: Option<(u64, String)> = None;
     backend.scan(expected, &mut |seq, bytes| {
         if seq != expected {
-            cut = Some((
-                expected,
-                format!("entry {expected} is missing (the next stored entry is {seq})"),
-            ));
+            cut = Some((expected, format!("entry {expected} is missing (the next stored entry is {seq})")));
             return false;
         }
         let entry = match Entry::decode(bytes) {
@@ -234,26 +226,13 @@ impl<B: Backend> Node<B> {
         self.next_seq
     }
 
-    fn entry_for(
-        &self,
-        seq: u64,
-        chain_ix: usize,
-        record: Record,
-        seal: Option<BlockSeal>,
-    ) -> Entry {
+    fn entry_for(&self, seq: u64, chain_ix: usize, record: Record, seal: Option<BlockSeal>) -> Entry {
         let c = self.engine.chain(chain_ix);
         let (block, timestamp) = match seal {
             Some(s) => (s.number, s.timestamp),
             None => (c.block_number, c.now),
         };
-        Entry {
-            seq,
-            chain_id: c.chain_id,
-            block,
-            timestamp,
-            record,
-            seal: seal.map(|s| s.state_hash),
-        }
+        Entry { seq, chain_id: c.chain_id, block, timestamp, record, seal: seal.map(|s| s.state_hash) }
     }
 
     /// Verify signatures in parallel, apply in order, and make every accepted transaction durable
@@ -280,10 +259,7 @@ impl<B: Backend> Node<B> {
             match self.engine.apply_verified(&vtx) {
                 Ok(outcome) => {
                     let seq = self.next_seq + rows.len() as u64;
-                    let chain = self
-                        .engine
-                        .chain_ix_by_eip155(vtx.tx().chain_id)
-                        .unwrap_or(0);
+                    let chain = self.engine.chain_ix_by_eip155(vtx.tx().chain_id).unwrap_or(0);
                     let entry = self.entry_for(seq, chain, Record::Tx(vtx.signed().clone()), None);
                     rows.push((seq, entry.encode()));
                     results.push(Ok(Receipt { seq, outcome }));
@@ -296,20 +272,13 @@ impl<B: Backend> Node<B> {
     }
 
     /// Submit one transaction (a batch of one).
-    pub fn submit(
-        &mut self,
-        tx: SignedTransaction,
-    ) -> Result<std::result::Result<Receipt, EngineError>> {
+    pub fn submit(&mut self, tx: SignedTransaction) -> Result<std::result::Result<Receipt, EngineError>> {
         let mut r = self.submit_batch(vec![tx])?;
-        Ok(r.pop()
-            .unwrap_or(Err(EngineError::Decode("empty batch".into()))))
+        Ok(r.pop().unwrap_or(Err(EngineError::Decode("empty batch".into()))))
     }
 
     /// Apply an operator action and make it durable; an `Advance` records its block seal.
-    pub fn system(
-        &mut self,
-        op: SystemOp,
-    ) -> Result<std::result::Result<(u64, Option<BlockSeal>), EngineError>> {
+    pub fn system(&mut self, op: SystemOp) -> Result<std::result::Result<(u64, Option<BlockSeal>), EngineError>> {
         if self.poisoned {
             return Err(StoreError::Poisoned);
         }
@@ -328,11 +297,9 @@ impl<B: Backend> Node<B> {
             | SystemOp::Advance { chain: id, .. }
             | SystemOp::SetGasModel { chain: id, .. } => self.engine.chain_ix(id).unwrap_or(0),
             SystemOp::CreateToken { chain, .. } => self.engine.chain_ix(chain).unwrap_or(0),
-            SystemOp::FaucetMint { token, .. } => self
-                .engine
-                .token_ix(token)
-                .map(|t| self.engine.token(t).chain)
-                .unwrap_or(0),
+            SystemOp::FaucetMint { token, .. } => {
+                self.engine.token_ix(token).map(|t| self.engine.token(t).chain).unwrap_or(0)
+            }
         };
         let seq = self.next_seq;
         let entry = self.entry_for(seq, chain, Record::System(op), seal);
@@ -358,8 +325,8 @@ impl<B: Backend> Node<B> {
     }
 
     fn maybe_snapshot(&mut self) -> Result<()> {
-        let due = self.blocks_since_snapshot >= self.policy.every_blocks
-            || self.last_snapshot.elapsed() >= self.policy.every;
+        let due =
+            self.blocks_since_snapshot >= self.policy.every_blocks || self.last_snapshot.elapsed() >= self.policy.every;
         if due && self.next_seq - 1 > self.last_snapshot_seq {
             self.snapshot()?;
         }
@@ -371,11 +338,7 @@ impl<B: Backend> Node<B> {
         let seq = self.next_seq - 1;
         let state = self.engine.encode_state();
         let state_hash = granary_engine::B256::from(alloy_keccak(&state));
-        let snap = Snapshot {
-            seq,
-            state_hash,
-            state,
-        };
+        let snap = Snapshot { seq, state_hash, state };
         self.backend.put_snapshot(seq, &snap.encode())?;
         let seqs = self.backend.snapshot_seqs()?;
         for old in seqs.into_iter().skip(self.policy.keep.max(1)) {
@@ -393,12 +356,8 @@ fn alloy_keccak(bytes: &[u8]) -> [u8; 32] {
 }
 
 /// Check signatures on all cores, keeping the input order.
-fn verify_parallel(
-    txs: Vec<SignedTransaction>,
-) -> Vec<std::result::Result<VerifiedTransaction, EngineError>> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+fn verify_parallel(txs: Vec<SignedTransaction>) -> Vec<std::result::Result<VerifiedTransaction, EngineError>> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     if txs.len() < 64 || threads == 1 {
         return txs.into_iter().map(SignedTransaction::verify).collect();
     }
@@ -415,18 +374,9 @@ fn verify_parallel(
     std::thread::scope(|s| {
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|c| {
-                s.spawn(move || {
-                    c.into_iter()
-                        .map(SignedTransaction::verify)
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|c| s.spawn(move || c.into_iter().map(SignedTransaction::verify).collect::<Vec<_>>()))
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     })
 }
 
@@ -442,14 +392,7 @@ impl<B: Backend> Reader<B> {
     pub fn open(mut backend: B) -> Result<(Self, RecoveryReport)> {
         let (engine, report, _) = recover(&mut backend)?;
         let next_seq = report.entries_kept + 1;
-        Ok((
-            Reader {
-                engine,
-                backend,
-                next_seq,
-            },
-            report,
-        ))
+        Ok((Reader { engine, backend, next_seq }, report))
     }
 
     pub fn engine(&self) -> &Engine {
@@ -465,10 +408,7 @@ impl<B: Backend> Reader<B> {
             if seq != *next {
                 return false;
             }
-            match Entry::decode(bytes)
-                .map_err(|d| d.to_string())
-                .and_then(|e| apply_entry(engine, &e))
-            {
+            match Entry::decode(bytes).map_err(|d| d.to_string()).and_then(|e| apply_entry(engine, &e)) {
                 Ok(_) => {
                     *next += 1;
                     applied += 1;
@@ -498,9 +438,7 @@ pub fn verify_journal(backend: &mut dyn Backend) -> Result<RecoveryReport> {
                     snapshots.insert(seq, s.state_hash);
                 }
                 Err(d) => {
-                    return Err(StoreError::Divergence(format!(
-                        "snapshot at entry {seq}: {d}"
-                    )));
+                    return Err(StoreError::Divergence(format!("snapshot at entry {seq}: {d}")));
                 }
             }
         }
@@ -513,9 +451,7 @@ pub fn verify_journal(backend: &mut dyn Backend) -> Result<RecoveryReport> {
         let r = if seq != expected {
             Err(format!("entry {expected} is missing"))
         } else {
-            Entry::decode(bytes)
-                .map_err(|d| format!("entry {seq}: {d}"))
-                .and_then(|e| apply_entry(&mut engine, &e))
+            Entry::decode(bytes).map_err(|d| format!("entry {seq}: {d}")).and_then(|e| apply_entry(&mut engine, &e))
         };
         match r {
             Ok(seals) => {
@@ -523,9 +459,7 @@ pub fn verify_journal(backend: &mut dyn Backend) -> Result<RecoveryReport> {
                 if let Some(h) = snapshots.get(&seq)
                     && *h != engine.state_hash()
                 {
-                    failure = Some(format!(
-                        "the snapshot at entry {seq} disagrees with the replayed state"
-                    ));
+                    failure = Some(format!("the snapshot at entry {seq} disagrees with the replayed state"));
                     return false;
                 }
                 expected += 1;

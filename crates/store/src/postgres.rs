@@ -42,22 +42,14 @@ impl PgBackend {
         let mut client = Client::connect(url, NoTls)
             .map_err(|e| StoreError::Backend(format!("cannot connect to {}: {e}", redact(url))))?;
         client.batch_execute(SCHEMA)?;
-        Ok(PgBackend {
-            client,
-            url: url.to_string(),
-        })
+        Ok(PgBackend { client, url: url.to_string() })
     }
 
     /// Connect as the journal's writer; refused if another session already writes it.
     pub fn open_writer(url: &str) -> Result<Self> {
         let mut b = Self::connect(url)?;
-        let got: bool = b
-            .client
-            .query_one(
-                "SELECT pg_try_advisory_lock($1, $2)",
-                &[&LOCK_SPACE, &JOURNAL_LOCK],
-            )?
-            .get(0);
+        let got: bool =
+            b.client.query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LOCK_SPACE, &JOURNAL_LOCK])?.get(0);
         if !got {
             return Err(StoreError::Locked(format!(
                 "another granary process is the writer of the journal in {} (it holds advisory lock ({LOCK_SPACE}, {JOURNAL_LOCK})): stop it, or run this process as a reader",
@@ -94,10 +86,9 @@ impl Backend for PgBackend {
     fn scan(&mut self, from: u64, visit: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<()> {
         let mut next = from as i64;
         loop {
-            let rows = self.client.query(
-                "SELECT seq, entry FROM journal WHERE seq >= $1 ORDER BY seq LIMIT $2",
-                &[&next, &SCAN_PAGE],
-            )?;
+            let rows = self
+                .client
+                .query("SELECT seq, entry FROM journal WHERE seq >= $1 ORDER BY seq LIMIT $2", &[&next, &SCAN_PAGE])?;
             let n = rows.len();
             for row in &rows {
                 let seq: i64 = row.get(0);
@@ -114,16 +105,11 @@ impl Backend for PgBackend {
     }
 
     fn truncate_from(&mut self, from: u64) -> Result<u64> {
-        Ok(self
-            .client
-            .execute("DELETE FROM journal WHERE seq >= $1", &[&(from as i64)])?)
+        Ok(self.client.execute("DELETE FROM journal WHERE seq >= $1", &[&(from as i64)])?)
     }
 
     fn last_seq(&mut self) -> Result<Option<u64>> {
-        let v: Option<i64> = self
-            .client
-            .query_one("SELECT MAX(seq) FROM journal", &[])?
-            .get(0);
+        let v: Option<i64> = self.client.query_one("SELECT MAX(seq) FROM journal", &[])?.get(0);
         Ok(v.map(|s| s as u64))
     }
 
@@ -136,32 +122,23 @@ impl Backend for PgBackend {
     }
 
     fn snapshot_seqs(&mut self) -> Result<Vec<u64>> {
-        let rows = self
-            .client
-            .query("SELECT seq FROM snapshots ORDER BY seq DESC", &[])?;
+        let rows = self.client.query("SELECT seq FROM snapshots ORDER BY seq DESC", &[])?;
         Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
     }
 
     fn load_snapshot(&mut self, seq: u64) -> Result<Option<Vec<u8>>> {
-        let row = self.client.query_opt(
-            "SELECT snapshot FROM snapshots WHERE seq = $1",
-            &[&(seq as i64)],
-        )?;
+        let row = self.client.query_opt("SELECT snapshot FROM snapshots WHERE seq = $1", &[&(seq as i64)])?;
         Ok(row.map(|r| r.get(0)))
     }
 
     fn delete_snapshot(&mut self, seq: u64) -> Result<()> {
-        self.client
-            .execute("DELETE FROM snapshots WHERE seq = $1", &[&(seq as i64)])?;
+        self.client.execute("DELETE FROM snapshots WHERE seq = $1", &[&(seq as i64)])?;
         Ok(())
     }
 
     fn claim_chain(&mut self, chain_id: u64) -> Result<()> {
         let key = i32::try_from(chain_id).unwrap_or((chain_id % i32::MAX as u64) as i32);
-        let got: bool = self
-            .client
-            .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LOCK_SPACE, &key])?
-            .get(0);
+        let got: bool = self.client.query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LOCK_SPACE, &key])?.get(0);
         if !got {
             return Err(StoreError::Locked(format!(
                 "chain {chain_id} already has a writer in {}: one writer per chain; run this process as a reader",

@@ -24,9 +24,8 @@ impl SqliteBackend {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
         let lock_path = dir.join("writer.lock");
-        let lock = File::create(&lock_path).map_err(|e| {
-            StoreError::Backend(format!("cannot open {}: {e}", lock_path.display()))
-        })?;
+        let lock = File::create(&lock_path)
+            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", lock_path.display())))?;
         if lock.try_lock().is_err() {
             return Err(StoreError::Locked(format!(
                 "the data folder {} is in use by another granary process (it holds writer.lock): stop it, or open this folder read-only",
@@ -50,11 +49,7 @@ impl SqliteBackend {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(SqliteBackend {
-            conn,
-            path,
-            _writer_lock: None,
-        })
+        Ok(SqliteBackend { conn, path, _writer_lock: None })
     }
 
     /// Direct access for tests that simulate disk damage.
@@ -77,16 +72,12 @@ impl Backend for SqliteBackend {
     }
 
     fn scan(&mut self, from: u64, visit: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT seq, entry FROM journal WHERE seq >= ?1 ORDER BY seq")?;
+        let mut stmt = self.conn.prepare_cached("SELECT seq, entry FROM journal WHERE seq >= ?1 ORDER BY seq")?;
         let mut rows = stmt.query(params![from as i64])?;
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
-            let bytes = row
-                .get_ref(1)?
-                .as_blob()
-                .map_err(|e| StoreError::Backend(format!("sqlite: entry {seq}: {e}")))?;
+            let bytes =
+                row.get_ref(1)?.as_blob().map_err(|e| StoreError::Backend(format!("sqlite: entry {seq}: {e}")))?;
             if !visit(seq as u64, bytes) {
                 break;
             }
@@ -95,51 +86,36 @@ impl Backend for SqliteBackend {
     }
 
     fn truncate_from(&mut self, from: u64) -> Result<u64> {
-        let n = self
-            .conn
-            .execute("DELETE FROM journal WHERE seq >= ?1", params![from as i64])?;
+        let n = self.conn.execute("DELETE FROM journal WHERE seq >= ?1", params![from as i64])?;
         Ok(n as u64)
     }
 
     fn last_seq(&mut self) -> Result<Option<u64>> {
-        let v: Option<i64> = self
-            .conn
-            .query_row("SELECT MAX(seq) FROM journal", [], |r| r.get(0))?;
+        let v: Option<i64> = self.conn.query_row("SELECT MAX(seq) FROM journal", [], |r| r.get(0))?;
         Ok(v.map(|s| s as u64))
     }
 
     fn put_snapshot(&mut self, seq: u64, bytes: &[u8]) -> Result<()> {
-        self.conn.execute(
-            "INSERT OR REPLACE INTO snapshots (seq, snapshot) VALUES (?1, ?2)",
-            params![seq as i64, bytes],
-        )?;
+        self.conn
+            .execute("INSERT OR REPLACE INTO snapshots (seq, snapshot) VALUES (?1, ?2)", params![seq as i64, bytes])?;
         Ok(())
     }
 
     fn snapshot_seqs(&mut self) -> Result<Vec<u64>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq FROM snapshots ORDER BY seq DESC")?;
-        let seqs = stmt
-            .query_map([], |r| r.get::<_, i64>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn.prepare("SELECT seq FROM snapshots ORDER BY seq DESC")?;
+        let seqs = stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(seqs.into_iter().map(|s| s as u64).collect())
     }
 
     fn load_snapshot(&mut self, seq: u64) -> Result<Option<Vec<u8>>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT snapshot FROM snapshots WHERE seq = ?1",
-                params![seq as i64],
-                |r| r.get(0),
-            )
+            .query_row("SELECT snapshot FROM snapshots WHERE seq = ?1", params![seq as i64], |r| r.get(0))
             .optional()?)
     }
 
     fn delete_snapshot(&mut self, seq: u64) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM snapshots WHERE seq = ?1", params![seq as i64])?;
+        self.conn.execute("DELETE FROM snapshots WHERE seq = ?1", params![seq as i64])?;
         Ok(())
     }
 

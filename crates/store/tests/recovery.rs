@@ -1,0 +1,334 @@
+//! Recovery and integrity (SQLite and PostgreSQL): a restart gives back exactly the state that was
+//! there; flipped bytes, a truncated entry, a tampered block seal, a deleted or damaged snapshot
+//! each recover the intact prefix (and say what was cut) or are refused with a clear message; a
+//! second writer is refused; a reader follows the writer.
+
+mod common;
+
+use common::{PgDb, drive, expected_hash, genesis, policy};
+use granary_store::entry::{Entry, Snapshot};
+use granary_store::node::verify_journal;
+use granary_store::postgres::PgBackend;
+use granary_store::sqlite::SqliteBackend;
+use granary_store::{Backend, Node, Reader, StoreError};
+
+/// Overwrite stored bytes, as disk damage would.
+trait Damage: Backend {
+    fn overwrite_entry(&mut self, seq: u64, bytes: &[u8]);
+    fn overwrite_snapshot(&mut self, seq: u64, bytes: &[u8]);
+}
+
+impl Damage for SqliteBackend {
+    fn overwrite_entry(&mut self, seq: u64, bytes: &[u8]) {
+        let n = self
+            .connection()
+            .execute("UPDATE journal SET entry = ?1 WHERE seq = ?2", (bytes, seq as i64))
+            .expect("update");
+        assert_eq!(n, 1);
+    }
+    fn overwrite_snapshot(&mut self, seq: u64, bytes: &[u8]) {
+        let n = self
+            .connection()
+            .execute("UPDATE snapshots SET snapshot = ?1 WHERE seq = ?2", (bytes, seq as i64))
+            .expect("update");
+        assert_eq!(n, 1);
+    }
+}
+
+impl Damage for PgBackend {
+    fn overwrite_entry(&mut self, seq: u64, bytes: &[u8]) {
+        let n = self
+            .client()
+            .execute("UPDATE journal SET entry = $1 WHERE seq = $2", &[&bytes, &(seq as i64)])
+            .expect("update");
+        assert_eq!(n, 1);
+    }
+    fn overwrite_snapshot(&mut self, seq: u64, bytes: &[u8]) {
+        let n = self
+            .client()
+            .execute("UPDATE snapshots SET snapshot = $1 WHERE seq = $2", &[&bytes, &(seq as i64)])
+            .expect("update");
+        assert_eq!(n, 1);
+    }
+}
+
+/// One test's store location: opens writers and readers on it.
+trait Fixture {
+    type B: Damage;
+    fn try_writer(&self) -> Result<Self::B, StoreError>;
+    fn reader(&self) -> Self::B;
+    fn writer(&self) -> Self::B {
+        self.try_writer().unwrap_or_else(|e| panic!("open writer: {e}"))
+    }
+}
+
+struct SqliteFixture {
+    dir: std::path::PathBuf,
+}
+
+impl Drop for SqliteFixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn sqlite_fixture(tag: &str) -> SqliteFixture {
+    let dir = std::env::temp_dir().join(format!("granary-recovery-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    SqliteFixture { dir }
+}
+
+impl Fixture for SqliteFixture {
+    type B = SqliteBackend;
+    fn try_writer(&self) -> Result<SqliteBackend, StoreError> {
+        SqliteBackend::open_writer(&self.dir)
+    }
+    fn reader(&self) -> SqliteBackend {
+        SqliteBackend::open_reader(&self.dir).expect("reader")
+    }
+}
+
+struct PgFixture {
+    db: PgDb,
+}
+
+impl Fixture for PgFixture {
+    type B = PgBackend;
+    fn try_writer(&self) -> Result<PgBackend, StoreError> {
+        PgBackend::open_writer(&self.db.url)
+    }
+    fn reader(&self) -> PgBackend {
+        PgBackend::open_reader(&self.db.url).expect("reader")
+    }
+}
+
+fn entry_bytes<B: Backend>(b: &mut B, seq: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    b.scan(seq, &mut |s, bytes| {
+        if s == seq {
+            out = bytes.to_vec();
+        }
+        false
+    })
+    .expect("scan");
+    assert!(!out.is_empty(), "entry {seq} exists");
+    out
+}
+
+const ITEMS: u64 = 400;
+
+/// Write genesis + ITEMS through a node (snapshots every 2 blocks); return the entry count.
+fn populate<F: Fixture>(f: &F) -> u64 {
+    let (mut node, report) = Node::open(f.writer(), policy(2)).expect("open");
+    assert_eq!(report.entries_kept, 0);
+    drive(&mut node, 0, ITEMS, 32);
+    let n = node.next_seq() - 1;
+    assert_eq!(n, genesis().len() as u64 + ITEMS);
+    n
+}
+
+fn restart_gives_back_the_same_state<F: Fixture>(f: &F) {
+    let n = populate(f);
+    let (node, report) = Node::open(f.writer(), policy(2)).expect("reopen");
+    println!("{}: {report}", node_describe(&node));
+    assert_eq!(report.entries_kept, n);
+    assert_eq!(report.entries_dropped, 0);
+    assert!(report.snapshot_seq.is_some(), "a snapshot was used");
+    assert!(report.replayed < n, "only the tail after the snapshot is replayed");
+    assert_eq!(node.engine().state_hash(), expected_hash(n));
+    drop(node);
+    let mut b = f.writer();
+    let v = verify_journal(&mut b).expect("verify");
+    assert_eq!(v.replayed, n);
+    assert!(v.seals_checked >= ITEMS / 40);
+    assert_eq!(v.state_hash, expected_hash(n));
+}
+
+fn node_describe<B: Backend>(node: &Node<B>) -> String {
+    format!("{} entries", node.next_seq() - 1)
+}
+
+/// Damage entry `at`; recovery must keep entries < at, drop the rest, say why, and go on writing.
+fn damaged_entry_cuts_the_tail<F: Fixture>(f: &F, damage: impl Fn(&mut Vec<u8>), why: &str) {
+    let n = populate(f);
+    let at = n - 150;
+    {
+        let mut b = f.writer();
+        let mut bytes = entry_bytes(&mut b, at);
+        damage(&mut bytes);
+        b.overwrite_entry(at, &bytes);
+        // Snapshots taken after the damage point would hide it; remove them.
+        for s in b.snapshot_seqs().expect("seqs") {
+            if s >= at {
+                b.delete_snapshot(s).expect("delete");
+            }
+        }
+    }
+    let (mut node, report) = Node::open(f.writer(), policy(2)).expect("recover");
+    println!("{report}");
+    assert_eq!(report.entries_kept, at - 1);
+    assert_eq!(report.entries_dropped, n - at + 1);
+    let reason = report.cut_reason.clone().unwrap_or_default();
+    assert!(reason.contains(&format!("entry {at}")) && reason.contains(why), "{reason}");
+    assert_eq!(node.engine().state_hash(), expected_hash(at - 1), "the intact prefix, nothing invented");
+    // The journal goes on from the cut, and a second restart is clean.
+    let seq = node
+        .system(granary_engine::SystemOp::Advance { chain: "eth".into(), seconds: 1 })
+        .expect("durable")
+        .expect("applies")
+        .0;
+    assert_eq!(seq, at);
+    let hash = node.engine().state_hash();
+    drop(node);
+    let (node, report) = Node::open(f.writer(), policy(2)).expect("reopen");
+    assert_eq!(report.entries_dropped, 0);
+    assert_eq!(node.engine().state_hash(), hash);
+}
+
+fn flip_a_byte(bytes: &mut Vec<u8>) {
+    let i = bytes.len() / 2;
+    bytes[i] ^= 0x40;
+}
+
+fn truncate_mid_entry(bytes: &mut Vec<u8>) {
+    bytes.truncate(bytes.len() / 2);
+}
+
+/// A block seal rewritten with a valid checksum: the replayed state disagrees with it.
+fn tampered_seal_is_detected<F: Fixture>(f: &F) {
+    let n = populate(f);
+    let g = genesis().len() as u64;
+    let at = g + 39 + 40 * 3 + 1; // the fourth Advance of the stream
+    {
+        let mut b = f.writer();
+        let mut entry = Entry::decode(&entry_bytes(&mut b, at)).expect("decodes");
+        assert!(entry.seal.is_some(), "entry {at} closes a block");
+        entry.seal = Some(granary_engine::B256::repeat_byte(7));
+        b.overwrite_entry(at, &entry.encode());
+        for s in b.snapshot_seqs().expect("seqs") {
+            if s >= at {
+                b.delete_snapshot(s).expect("delete");
+            }
+        }
+        let err = verify_journal(&mut b).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("ends with state hash"), "verify: {err}");
+    }
+    let (node, report) = Node::open(f.writer(), policy(2)).expect("recover");
+    let reason = report.cut_reason.clone().unwrap_or_default();
+    assert!(reason.contains("ends with state hash"), "{reason}");
+    assert_eq!(report.entries_kept, at - 1);
+    assert_eq!(report.entries_dropped, n - at + 1);
+    assert_eq!(node.engine().state_hash(), expected_hash(at - 1));
+}
+
+fn deleted_or_damaged_snapshots_fall_back<F: Fixture>(f: &F) {
+    let n = populate(f);
+    let mut b = f.writer();
+    let seqs = b.snapshot_seqs().expect("seqs");
+    assert!(seqs.len() >= 3, "three snapshots kept: {seqs:?}");
+    // Delete the newest: the next one is used.
+    b.delete_snapshot(seqs[0]).expect("delete");
+    // Damage the second newest: it is skipped, with the reason.
+    let mut bytes = b.load_snapshot(seqs[1]).expect("load").expect("exists");
+    flip_a_byte(&mut bytes);
+    b.overwrite_snapshot(seqs[1], &bytes);
+    drop(b);
+    let (node, report) = Node::open(f.writer(), policy(2)).expect("recover");
+    println!("{report}");
+    assert_eq!(report.snapshot_seq, Some(seqs[2]));
+    assert_eq!(report.snapshots_skipped.len(), 1);
+    assert!(report.snapshots_skipped[0].1.contains("checksum"));
+    assert_eq!(report.entries_kept, n);
+    assert_eq!(node.engine().state_hash(), expected_hash(n));
+}
+
+fn unknown_snapshot_version_is_refused<F: Fixture>(f: &F) {
+    populate(f);
+    let mut b = f.writer();
+    let newest = b.snapshot_seqs().expect("seqs")[0];
+    let snap = Snapshot::decode(&b.load_snapshot(newest).expect("load").expect("exists")).expect("valid");
+    let mut bytes = snap.encode();
+    bytes[0] = 9; // a future format, with a valid checksum
+    let body_len = bytes.len() - 4;
+    let crc = crc32(&bytes[..body_len]);
+    bytes[body_len..].copy_from_slice(&crc.to_be_bytes());
+    b.overwrite_snapshot(newest, &bytes);
+    drop(b);
+    match Node::open(f.writer(), policy(2)) {
+        Err(e @ StoreError::SnapshotVersion { version: 9, .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("format version 9") && msg.contains("move the snapshot aside"), "{msg}");
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a snapshot of an unknown version was accepted"),
+    }
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    // The same CRC-32 (IEEE) the store uses.
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+fn second_writer_is_refused<F: Fixture>(f: &F) {
+    let (node, _) = Node::open(f.writer(), policy(2)).expect("first writer");
+    let msg = f.try_writer().err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("another granary process"), "second writer: {msg}");
+    drop(node);
+    // Once the first writer is gone, a new one may open.
+    assert!(f.try_writer().is_ok());
+}
+
+fn rejected_transactions_are_not_journaled<F: Fixture>(f: &F) {
+    let (mut node, _) = Node::open(f.writer(), policy(2)).expect("open");
+    drive(&mut node, 0, 10, 4);
+    let before = (node.next_seq(), node.engine().state_hash());
+    // Item 0 again: a replayed nonce.
+    let common::Item::Tx(stx) = common::item(0) else { panic!("item 0 is a transaction") };
+    let r = node.submit_batch(vec![stx]).expect("durable");
+    assert_eq!(r[0].as_ref().err().map(|e| e.code()), Some("bad_nonce"));
+    assert_eq!((node.next_seq(), node.engine().state_hash()), before);
+}
+
+fn reader_follows_the_writer<F: Fixture>(f: &F) {
+    let (mut node, _) = Node::open(f.writer(), policy(1000)).expect("writer");
+    drive(&mut node, 0, 100, 16);
+    let (mut reader, report) = Reader::open(f.reader()).expect("reader");
+    assert_eq!(report.entries_kept, node.next_seq() - 1);
+    assert_eq!(reader.engine().state_hash(), node.engine().state_hash());
+    drive(&mut node, 100, 250, 16);
+    let applied = reader.catch_up().expect("catch up");
+    assert_eq!(applied, 150);
+    assert_eq!(reader.engine().state_hash(), node.engine().state_hash());
+}
+
+macro_rules! both_backends {
+    ($($name:ident => $body:expr;)*) => {
+        mod sqlite {
+            use super::*;
+            $(#[test] fn $name() { let f = sqlite_fixture(stringify!($name)); ($body)(&f); })*
+        }
+        mod postgres {
+            use super::*;
+            $(#[test] fn $name() { if let Some(db) = PgDb::create(stringify!($name)) { let f = PgFixture { db }; ($body)(&f); } })*
+        }
+    };
+}
+
+both_backends! {
+    restart => restart_gives_back_the_same_state;
+    flipped_byte => |f| damaged_entry_cuts_the_tail(f, flip_a_byte, "checksum");
+    truncated_entry => |f| damaged_entry_cuts_the_tail(f, truncate_mid_entry, "checksum");
+    tampered_seal => tampered_seal_is_detected;
+    snapshots => deleted_or_damaged_snapshots_fall_back;
+    snapshot_version => unknown_snapshot_version_is_refused;
+    second_writer => second_writer_is_refused;
+    rejected_not_journaled => rejected_transactions_are_not_journaled;
+    reader => reader_follows_the_writer;
+}
