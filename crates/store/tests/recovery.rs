@@ -185,6 +185,7 @@ fn damaged_entry_cuts_the_tail<F: Fixture>(f: &F, damage: impl Fn(&mut Vec<u8>),
     assert_eq!(node.engine().state_hash(), hash);
 }
 
+#[allow(clippy::ptr_arg)] // same signature as `truncate_mid_entry`, which needs the Vec
 fn flip_a_byte(bytes: &mut Vec<u8>) {
     let i = bytes.len() / 2;
     bytes[i] ^= 0x40;
