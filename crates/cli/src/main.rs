@@ -1,22 +1,57 @@
 //! `granary`: the command line of the platform.
 
-use clap::{Parser, Subcommand};
+mod journal;
+
+use clap::{Args, Parser, Subcommand};
+use granary_store::Location;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "granary", version, about = "Granary: a DeFi mining platform — exact engine, hub, wallet and lab")]
+#[command(
+    name = "granary",
+    version,
+    about = "Granary: a DeFi mining platform — exact engine, durable store, hub, wallet and lab"
+)]
 struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
     #[command(subcommand)]
     command: Command,
 }
 
+/// Where the journal lives: SQLite in a data folder (the default) or PostgreSQL.
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Data folder of the embedded SQLite store.
+    #[arg(long, global = true, default_value = "./granary-data", env = "GRANARY_DATA_DIR")]
+    data_dir: PathBuf,
+    /// A postgres:// URL: use PostgreSQL (scale-out) instead of the data folder.
+    #[arg(long, global = true, env = "GRANARY_DB")]
+    db: Option<String>,
+}
+
+impl StoreArgs {
+    fn location(&self) -> Location {
+        match &self.db {
+            Some(url) => Location::Postgres(url.clone()),
+            None => Location::Sqlite(self.data_dir.clone()),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Scenario files: replayable what-ifs against a fresh engine (docs/scenarios.md).
+    /// Scenario files: replayable what-ifs (docs/scenarios.md).
     Scenario {
         #[command(subcommand)]
         command: ScenarioCommand,
+    },
+    /// The journal of accepted transactions (docs/store.md).
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
     },
 }
 
@@ -25,52 +60,69 @@ enum ScenarioCommand {
     /// Run FILE.json and print one JSON line per step.
     Run {
         /// The scenario file.
-        file: std::path::PathBuf,
+        file: PathBuf,
         /// Exit non-zero if any step failed.
         #[arg(long)]
         strict: bool,
+        /// Journal every step in the store (--data-dir / --db) instead of a throw-away engine.
+        #[arg(long)]
+        persist: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// Replay the whole journal from genesis and check every block seal and snapshot.
+    Verify,
+    /// Print the journal as JSON Lines.
+    Export {
+        /// First entry to print.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+    },
+    /// Recover as a reader (nothing is written) and print what start-up would find.
+    Status,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Scenario { command: ScenarioCommand::Run { file, strict } } => scenario_run(&file, strict),
+    let location = cli.store.location();
+    let r = match cli.command {
+        Command::Scenario { command: ScenarioCommand::Run { file, strict, persist } } => {
+            scenario_run(&file, strict, persist.then_some(&location))
+        }
+        Command::Journal { command } => match command {
+            JournalCommand::Verify => journal::verify(&location),
+            JournalCommand::Export { from } => journal::export(&location, from),
+            JournalCommand::Status => journal::status(&location),
+        },
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
-fn scenario_run(file: &std::path::Path, strict: bool) -> ExitCode {
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    };
-    let lines = match granary_scenario::run_text(&text) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    };
+fn scenario_run(file: &std::path::Path, strict: bool, persist: Option<&Location>) -> Result<ExitCode, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let lines = match persist {
+        None => granary_scenario::run_text(&text),
+        Some(location) => journal::run_persisted(&text, location),
+    }
+    .map_err(|e| format!("{}: {e}", file.display()))?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut failed = 0usize;
+    let failed = lines.iter().filter(|l| l.get("ok") == Some(&serde_json::Value::Bool(false))).count();
     for line in &lines {
-        if line.get("ok") == Some(&serde_json::Value::Bool(false)) {
-            failed += 1;
-        }
-        if writeln!(out, "{line}").is_err() {
-            return ExitCode::from(1);
-        }
+        writeln!(out, "{line}").map_err(|e| e.to_string())?;
     }
-    if out.flush().is_err() {
-        return ExitCode::from(1);
-    }
+    out.flush().map_err(|e| e.to_string())?;
     if strict && failed > 0 {
         eprintln!("{failed} step(s) failed");
-        return ExitCode::from(1);
+        return Ok(ExitCode::from(1));
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

@@ -9,9 +9,8 @@ use granary_engine::action::{Action, Outcome};
 use granary_engine::farm::Funding;
 use granary_engine::secp256k1_key::SecretKey;
 use granary_engine::staking::{EarlyExit, PenaltyTo, Term};
-use granary_engine::state::Minter;
 use granary_engine::tx::{Transaction, dev_key, key_address};
-use granary_engine::{Address, Engine, EngineError, U256};
+use granary_engine::{Address, Engine, EngineError, SignedTransaction, SystemOp, U256};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -37,16 +36,45 @@ fn malformed(message: String) -> StepError {
 
 type StepResult = Result<Map<String, Value>, StepError>;
 
-/// A scenario in progress: the engine, the actors' keys and the names of positions.
-pub struct Runner {
-    pub engine: Engine,
+/// Where a scenario's steps take effect: a bare engine, or a node that journals them.
+pub trait World {
+    fn engine(&self) -> &Engine;
+    /// Submit a signed transaction.
+    fn submit(&mut self, stx: SignedTransaction) -> Result<Outcome, StepError>;
+    /// Apply an operator action (chain, token, faucet, clock).
+    fn system(&mut self, op: SystemOp) -> Result<(), StepError>;
+}
+
+impl World for Engine {
+    fn engine(&self) -> &Engine {
+        self
+    }
+    fn submit(&mut self, stx: SignedTransaction) -> Result<Outcome, StepError> {
+        Ok(Engine::submit(self, &stx)?)
+    }
+    fn system(&mut self, op: SystemOp) -> Result<(), StepError> {
+        self.apply_system(&op)?;
+        Ok(())
+    }
+}
+
+/// A scenario in progress: the world, the actors' keys and the names of positions.
+pub struct Runner<W: World = Engine> {
+    pub world: W,
     keys: BTreeMap<String, (SecretKey, Address)>,
     positions: BTreeMap<String, u64>,
 }
 
-impl Default for Runner {
+impl Default for Runner<Engine> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl Runner<Engine> {
+    /// A runner on a fresh in-memory engine.
+    pub fn new() -> Self {
+        Self::on(Engine::new())
     }
 }
 
@@ -63,11 +91,17 @@ pub fn parse_steps(text: &str) -> Result<Vec<Value>, String> {
     }
 }
 
-/// Run a whole scenario text; one output line per step.
+/// Run a whole scenario text on a fresh in-memory engine; one output line per step.
 pub fn run_text(text: &str) -> Result<Vec<Value>, String> {
+    run_text_on(text, Engine::new()).map(|(lines, _)| lines)
+}
+
+/// Run a whole scenario text on `world`; returns the lines and the world.
+pub fn run_text_on<W: World>(text: &str, world: W) -> Result<(Vec<Value>, W), String> {
     let steps = parse_steps(text)?;
-    let mut runner = Runner::new();
-    Ok(steps.iter().enumerate().map(|(i, s)| runner.step_line(i, s)).collect())
+    let mut runner = Runner::on(world);
+    let lines = steps.iter().enumerate().map(|(i, s)| runner.step_line(i, s)).collect();
+    Ok((lines, runner.world))
 }
 
 fn str_field<'a>(s: &'a Value, field: &str) -> Result<&'a str, StepError> {
@@ -127,9 +161,10 @@ fn dec(v: U256) -> Value {
     Value::String(v.to_string())
 }
 
-impl Runner {
-    pub fn new() -> Self {
-        Runner { engine: Engine::new(), keys: BTreeMap::new(), positions: BTreeMap::new() }
+impl<W: World> Runner<W> {
+    /// A runner on `world` (for example a store node, so that every step is journaled).
+    pub fn on(world: W) -> Self {
+        Runner { world, keys: BTreeMap::new(), positions: BTreeMap::new() }
     }
 
     /// The key and address of a named actor.
@@ -147,7 +182,7 @@ impl Runner {
         {
             return a;
         }
-        let e = &self.engine;
+        let e = self.world.engine();
         if let Ok(p) = e.pool_ix(name) {
             return e.pool(p).address;
         }
@@ -167,12 +202,12 @@ impl Runner {
     /// Sign `action` as `actor` (next nonce, no deadline unless the step gives one) and submit it.
     fn sign_and_submit(&mut self, actor: &str, step: &Value, action: Action) -> Result<Outcome, StepError> {
         let (key, sender) = self.actor(actor);
-        let chain = self.engine.action_chain(&action)?;
-        let chain_id = self.engine.chain(chain).chain_id;
-        let nonce = self.engine.nonce(chain, sender);
+        let chain = self.world.engine().action_chain(&action)?;
+        let chain_id = self.world.engine().chain(chain).chain_id;
+        let nonce = self.world.engine().nonce(chain, sender);
         let deadline = opt_u64(step, "deadline")?.unwrap_or(u64::MAX);
         let stx = Transaction { chain_id, sender, nonce, deadline, action }.sign(&key);
-        Ok(self.engine.submit(&stx)?)
+        self.world.submit(stx)
     }
 
     /// Run one step and format its output line.
@@ -199,54 +234,67 @@ impl Runner {
         let mut out = Map::new();
         match op {
             "chain" => {
-                let ix = self.engine.create_chain(
-                    str_field(s, "id")?,
-                    u64_field(s, "chain_id")?,
-                    s.get("name").and_then(Value::as_str).unwrap_or(""),
-                    opt_u64(s, "block_time_s")?.unwrap_or(12),
-                )?;
+                let id = str_field(s, "id")?.to_string();
+                self.world.system(SystemOp::CreateChain {
+                    id: id.clone(),
+                    chain_id: u64_field(s, "chain_id")?,
+                    name: s.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+                    block_time_s: opt_u64(s, "block_time_s")?.unwrap_or(12),
+                })?;
                 if let Some(sym) = s.get("native_symbol").and_then(Value::as_str) {
-                    let price = match s.get("gas_price_wei") {
+                    let gas_price_wei = match s.get("gas_price_wei") {
                         Some(v) => amount_value(v, "gas_price_wei")?,
-                        None => self.engine.chain(ix).gas_price_wei,
+                        None => {
+                            let e = self.world.engine();
+                            e.chain(e.chain_ix(&id)?).gas_price_wei
+                        }
                     };
-                    self.engine.set_gas_model(ix, sym, price)?;
+                    self.world.system(SystemOp::SetGasModel {
+                        chain: id,
+                        native_symbol: sym.to_string(),
+                        gas_price_wei,
+                    })?;
                 }
             }
             "token" => {
-                let chain = self.engine.chain_ix(str_field(s, "chain")?)?;
                 let minter = self.actor(Self::owner_of(s)).1;
                 let decimals =
                     u8::try_from(u64_field(s, "decimals")?).map_err(|_| malformed("`decimals` exceeds 255".into()))?;
                 let id = str_field(s, "id")?;
                 let symbol = s.get("symbol").and_then(Value::as_str).unwrap_or(id);
-                self.engine.create_token(id, chain, symbol, decimals, Minter::Account(minter))?;
+                self.world.system(SystemOp::CreateToken {
+                    id: id.to_string(),
+                    chain: str_field(s, "chain")?.to_string(),
+                    symbol: symbol.to_string(),
+                    decimals,
+                    minter: Some(minter),
+                })?;
             }
             "mint" => {
-                let token = self.engine.token_ix(str_field(s, "token")?)?;
                 let to = self.account(str_field(s, "to")?);
-                self.engine.faucet_mint(token, to, amount(s, "amount")?)?;
+                let token = str_field(s, "token")?.to_string();
+                self.world.system(SystemOp::FaucetMint { token, to, amount: amount(s, "amount")? })?;
             }
             "advance" => {
-                let chain = self.engine.chain_ix(str_field(s, "chain")?)?;
-                self.engine.advance(chain, u64_field(s, "seconds")?)?;
+                let chain = str_field(s, "chain")?.to_string();
+                self.world.system(SystemOp::Advance { chain, seconds: u64_field(s, "seconds")? })?;
             }
             "state_hash" => {
-                out.insert("state_hash".into(), Value::String(format!("{:#x}", self.engine.state_hash())));
+                out.insert("state_hash".into(), Value::String(format!("{:#x}", self.world.engine().state_hash())));
             }
             "balance" => {
-                let token = self.engine.token_ix(str_field(s, "token")?)?;
+                let token = self.world.engine().token_ix(str_field(s, "token")?)?;
                 let of = self.account(str_field(s, "of")?);
-                out.insert("balance".into(), dec(self.engine.balance(token, of)));
+                out.insert("balance".into(), dec(self.world.engine().balance(token, of)));
             }
             "pending" => {
                 let target = str_field(s, "target")?;
-                let pending = if let Ok(fp) = self.engine.farm_pool_ix(target) {
+                let pending = if let Ok(fp) = self.world.engine().farm_pool_ix(target) {
                     let of = self.account(str_field(s, "of")?);
-                    self.engine.farm_pending(fp, of)?
+                    self.world.engine().farm_pending(fp, of)?
                 } else {
                     let id = self.position_id(target)?;
-                    self.engine.position_pending(id)?
+                    self.world.engine().position_pending(id)?
                 };
                 out.insert("pending".into(), dec(pending));
             }
@@ -500,7 +548,7 @@ impl Runner {
 
     /// `inspect`: the state of a pool, farm pool, farm, staking pool, position or token.
     fn inspect(&self, target: &str, out: &mut Map<String, Value>) -> Result<(), StepError> {
-        let e = &self.engine;
+        let e = self.world.engine();
         if let Ok(p) = e.pool_ix(target) {
             let p = e.pool(p);
             out.insert("reserves".into(), json!([dec(p.reserves[0]), dec(p.reserves[1])]));

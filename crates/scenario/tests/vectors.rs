@@ -102,11 +102,11 @@ fn snapshot_restore_before_every_step_changes_nothing() {
         let steps = granary_scenario::parse_steps(&text).expect("parses");
         let mut runner = granary_scenario::Runner::new();
         for (i, (step, want)) in steps.iter().zip(expected.lines()).enumerate() {
-            let bytes = runner.engine.encode_state();
+            let bytes = runner.world.encode_state();
             let restored =
                 granary_engine::Engine::decode_state(&bytes).unwrap_or_else(|e| panic!("{name} step {i}: {e}"));
             assert_eq!(restored.encode_state(), bytes, "{name} step {i}: re-encoding differs");
-            runner.engine = restored;
+            runner.world = restored;
             let got = runner.step_line(i, step);
             let want: Value = serde_json::from_str(want).expect("line");
             assert_eq!(got["ok"], want["ok"], "{name} step {i}: {got}");

@@ -75,3 +75,70 @@ pub trait Backend: Send {
     /// A human description ("sqlite ./granary-data/granary.db").
     fn describe(&self) -> String;
 }
+
+/// A boxed backend is a backend, so the binary can choose SQLite or PostgreSQL at run time.
+impl<B: Backend + ?Sized> Backend for Box<B> {
+    fn append(&mut self, entries: &[(u64, Vec<u8>)]) -> Result<()> {
+        (**self).append(entries)
+    }
+    fn scan(&mut self, from: u64, visit: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<()> {
+        (**self).scan(from, visit)
+    }
+    fn truncate_from(&mut self, from: u64) -> Result<u64> {
+        (**self).truncate_from(from)
+    }
+    fn last_seq(&mut self) -> Result<Option<u64>> {
+        (**self).last_seq()
+    }
+    fn put_snapshot(&mut self, seq: u64, bytes: &[u8]) -> Result<()> {
+        (**self).put_snapshot(seq, bytes)
+    }
+    fn snapshot_seqs(&mut self) -> Result<Vec<u64>> {
+        (**self).snapshot_seqs()
+    }
+    fn load_snapshot(&mut self, seq: u64) -> Result<Option<Vec<u8>>> {
+        (**self).load_snapshot(seq)
+    }
+    fn delete_snapshot(&mut self, seq: u64) -> Result<()> {
+        (**self).delete_snapshot(seq)
+    }
+    fn claim_chain(&mut self, chain_id: u64) -> Result<()> {
+        (**self).claim_chain(chain_id)
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}
+
+/// Which backend and where: `--data-dir` (SQLite, the default) or `--db postgres://…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// Open as the writer.
+    pub fn open_writer(&self) -> Result<Box<dyn Backend>> {
+        Ok(match self {
+            Location::Sqlite(dir) => Box::new(sqlite::SqliteBackend::open_writer(dir)?),
+            Location::Postgres(url) => Box::new(postgres::PgBackend::open_writer(url)?),
+        })
+    }
+
+    /// Open as a reader (no writer lock).
+    pub fn open_reader(&self) -> Result<Box<dyn Backend>> {
+        Ok(match self {
+            Location::Sqlite(dir) => {
+                if !dir.join("granary.db").exists() {
+                    return Err(StoreError::Backend(format!(
+                        "no store in {}: nothing has been written there yet",
+                        dir.display()
+                    )));
+                }
+                Box::new(sqlite::SqliteBackend::open_reader(dir)?)
+            }
+            Location::Postgres(url) => Box::new(postgres::PgBackend::open_reader(url)?),
+        })
+    }
+}
