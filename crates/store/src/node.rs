@@ -268,6 +268,7 @@ impl<B: Backend> Node<B> {
             }
         }
         self.persist(rows)?;
+        self.maybe_snapshot()?;
         Ok(results)
     }
 
