@@ -53,8 +53,11 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Where the journal and snapshots live.
 pub trait Backend: Send {
-    /// Append `(seq, encoded entry)` rows atomically and durably: when this returns, they survive
-    /// a crash or power loss; if it fails, none of them was stored.
+    /// Append `(seq, encoded entry)` rows atomically and durably: when this returns `Ok`, they
+    /// survive a crash or power loss. On `Err` the rows are either all stored or none: a connection
+    /// can drop after the server committed. The node then refuses further work until reopened, and
+    /// recovery takes the journal as the truth; a transaction resubmitted after an ambiguous failure
+    /// is refused by its nonce if it was stored, so nothing is applied twice.
     fn append(&mut self, entries: &[(u64, Vec<u8>)]) -> Result<()>;
     /// Visit stored entries with `seq >= from` in order until `visit` returns false.
     fn scan(&mut self, from: u64, visit: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<()>;

@@ -122,10 +122,7 @@ impl Target {
             if held == 0 {
                 return waited;
             }
-            assert!(
-                Instant::now() < deadline,
-                "the killed writer's session still holds its locks after {STALL:?}"
-            );
+            assert!(Instant::now() < deadline, "the killed writer's session still holds its locks after {STALL:?}");
             waited = true;
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -181,15 +178,7 @@ fn inspect<B: Backend>(open: impl Fn() -> B) -> Inspection {
     }
     let snapshots = backend.snapshot_seqs().expect("snapshots").len();
     let replayed = verify_journal(&mut backend).expect("the journal replays from genesis");
-    Inspection {
-        report,
-        nonce_sum,
-        nonces,
-        tx_entries,
-        entries_scanned,
-        snapshots,
-        replayed_hash: replayed.state_hash,
-    }
+    Inspection { report, nonce_sum, nonces, tx_entries, entries_scanned, snapshots, replayed_hash: replayed.state_hash }
 }
 
 fn nonces_of(engine: &Engine) -> (Vec<u64>, u64) {
@@ -219,10 +208,7 @@ fn reference() -> &'static (B256, Vec<u64>) {
                 }
                 Item::Advance => {
                     engine
-                        .apply_system(&SystemOp::Advance {
-                            chain: "eth".into(),
-                            seconds: 12,
-                        })
+                        .apply_system(&SystemOp::Advance { chain: "eth".into(), seconds: 12 })
                         .expect("advance applies");
                 }
             }
@@ -323,10 +309,7 @@ impl Run {
         while let Ok((at, line)) = self.lines.try_recv() {
             self.note(at, line);
         }
-        self.stderr
-            .take()
-            .map(|h| h.join().expect("stderr reader"))
-            .unwrap_or_default()
+        self.stderr.take().map(|h| h.join().expect("stderr reader")).unwrap_or_default()
     }
 }
 
@@ -429,10 +412,7 @@ fn crash_test(target: &Target, seed: u64) {
         }
         let found = target.inspect();
         let entries = found.report.entries_kept;
-        assert_eq!(
-            found.report.cut_reason, None,
-            "{name}: a kill left a damaged journal"
-        );
+        assert_eq!(found.report.cut_reason, None, "{name}: a kill left a damaged journal");
         if start.is_none() {
             // Killed before recovery was done: nothing may have been written, or cut.
             assert_eq!(entries, entries_before, "{name}: an unfinished start-up");
@@ -445,10 +425,7 @@ fn crash_test(target: &Target, seed: u64) {
             );
         }
         assert!(found.nonce_sum >= txs_in(s.max_acked), "{name}: nonces");
-        assert_eq!(
-            found.tx_entries, found.nonce_sum,
-            "{name}: tx entries vs nonces"
-        );
+        assert_eq!(found.tx_entries, found.nonce_sum, "{name}: tx entries vs nonces");
         assert_eq!(found.replayed_hash, found.report.state_hash, "{name}");
         let items = entries.saturating_sub(genesis_len);
         let acked = start.map_or(items, |r| r.max(last_ack));
@@ -462,10 +439,7 @@ fn crash_test(target: &Target, seed: u64) {
     let done = last.wait_for(|l| l == done_line);
     let status = last.child.wait().expect("wait for the final run");
     let stderr = last.finish();
-    assert!(
-        done && status.success(),
-        "{name}: the final run failed ({status}): {stderr}"
-    );
+    assert!(done && status.success(), "{name}: the final run failed ({status}): {stderr}");
     assert_eq!(
         recovered(&last.seen),
         Some(entries_before.saturating_sub(genesis_len)),
@@ -475,37 +449,19 @@ fn crash_test(target: &Target, seed: u64) {
     let end = target.inspect();
     let (want_hash, want_nonces) = reference();
     assert_eq!(end.report.cut_reason, None);
-    assert_eq!(
-        end.report.entries_kept,
-        genesis_len + ITEMS,
-        "{name}: entries"
-    );
-    assert_eq!(
-        end.entries_scanned,
-        genesis_len + ITEMS,
-        "{name}: stored rows"
-    );
+    assert_eq!(end.report.entries_kept, genesis_len + ITEMS, "{name}: entries");
+    assert_eq!(end.entries_scanned, genesis_len + ITEMS, "{name}: stored rows");
     assert_eq!(end.tx_entries, txs_in(ITEMS), "{name}: transaction entries");
     assert_eq!(end.nonce_sum, end.tx_entries, "{name}: nonces vs entries");
     assert_eq!(&end.nonces, want_nonces, "{name}: nonces");
-    assert_eq!(
-        end.report.state_hash, end.replayed_hash,
-        "{name}: recovered state vs replay from genesis"
-    );
-    assert_eq!(
-        end.report.state_hash, *want_hash,
-        "{name}: recovered state vs the engine alone"
-    );
+    assert_eq!(end.report.state_hash, end.replayed_hash, "{name}: recovered state vs replay from genesis");
+    assert_eq!(end.report.state_hash, *want_hash, "{name}: recovered state vs the engine alone");
     s.entries = end.report.entries_kept;
     s.snapshots = end.snapshots;
 
     let p = &s.phases;
     s.start_up.sort();
-    let median = s
-        .start_up
-        .get(s.start_up.len() / 2)
-        .copied()
-        .unwrap_or_default();
+    let median = s.start_up.get(s.start_up.len() / 2).copied().unwrap_or_default();
     let longest = s.start_up.last().copied().unwrap_or_default();
     println!(
         "crash test [{name}]: {} kills in {} runs, then 1 run to the end; killed {} times before recovery finished, {} before the first write, {} mid-stream; {} runs finished before their kill; {} times the server was still running the dead writer's session",
@@ -536,10 +492,8 @@ fn crash_test(target: &Target, seed: u64) {
 
 /// A unique name for this run's store: process id and clock.
 fn unique_suffix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{}_{nanos:x}", std::process::id())
 }
 
@@ -549,10 +503,7 @@ struct TempDir(PathBuf);
 impl Drop for TempDir {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!(
-                "crash test [sqlite]: keeping {} for inspection",
-                self.0.display()
-            );
+            eprintln!("crash test [sqlite]: keeping {} for inspection", self.0.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.0);
         }
@@ -623,10 +574,7 @@ struct TempDatabase {
 impl Drop for TempDatabase {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!(
-                "crash test [postgres]: keeping database {} for inspection",
-                self.name
-            );
+            eprintln!("crash test [postgres]: keeping database {} for inspection", self.name);
             return;
         }
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
@@ -638,29 +586,18 @@ impl Drop for TempDatabase {
 
 #[test]
 fn crash_postgres() {
-    let admin_url = std::env::var("GRANARY_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut config: postgres::Config = admin_url
-        .parse()
-        .expect("GRANARY_PG_URL is a PostgreSQL URL");
+    let admin_url =
+        std::env::var("GRANARY_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut config: postgres::Config = admin_url.parse().expect("GRANARY_PG_URL is a PostgreSQL URL");
     let shown = without_password(&admin_url);
-    let mut admin = match config
-        .connect_timeout(Duration::from_secs(5))
-        .connect(postgres::NoTls)
-    {
+    let mut admin = match config.connect_timeout(Duration::from_secs(5)).connect(postgres::NoTls) {
         Ok(c) => c,
         // The server answered, and refused: a misconfiguration, never a reason to skip.
         Err(e) if e.as_db_error().is_some() => {
-            panic!(
-                "the PostgreSQL server at {shown} refused the connection: {}",
-                causes(&e)
-            )
+            panic!("the PostgreSQL server at {shown} refused the connection: {}", causes(&e))
         }
         Err(e) if in_ci() => {
-            panic!(
-                "CI is set and no PostgreSQL server is reachable at {shown}: {}",
-                causes(&e)
-            )
+            panic!("CI is set and no PostgreSQL server is reachable at {shown}: {}", causes(&e))
         }
         Err(e) => {
             println!(
@@ -671,13 +608,8 @@ fn crash_postgres() {
         }
     };
     let name = format!("granary_crash_{}", unique_suffix());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create the test database");
-    let db = TempDatabase {
-        admin,
-        name: name.clone(),
-    };
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create the test database");
+    let db = TempDatabase { admin, name: name.clone() };
     let target = Target::Postgres(database_url(&admin_url, &name));
     crash_test(&target, 0x5eed_0002);
     drop(db);

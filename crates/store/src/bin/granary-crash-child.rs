@@ -65,11 +65,7 @@ fn parse_args() -> Result<Args, String> {
     let usage = "usage: granary-crash-child <sqlite:DIR | postgres://URL> <ITEMS> [SEED]";
     let mut args = std::env::args().skip(1);
     let target = args.next().ok_or(usage)?;
-    let items = args
-        .next()
-        .ok_or(usage)?
-        .parse()
-        .map_err(|e| format!("ITEMS: {e}"))?;
+    let items = args.next().ok_or(usage)?.parse().map_err(|e| format!("ITEMS: {e}"))?;
     let seed = match args.next() {
         Some(s) => s.parse().map_err(|e| format!("SEED: {e}"))?,
         None => 0,
@@ -77,11 +73,7 @@ fn parse_args() -> Result<Args, String> {
     if args.next().is_some() {
         return Err(usage.into());
     }
-    Ok(Args {
-        target,
-        items,
-        seed,
-    })
+    Ok(Args { target, items, seed })
 }
 
 fn main() -> ExitCode {
@@ -89,14 +81,10 @@ fn main() -> ExitCode {
         if let Some(dir) = args.target.strip_prefix("sqlite:") {
             let dir = PathBuf::from(dir);
             run(|| SqliteBackend::open_writer(&dir), &args)
-        } else if args.target.starts_with("postgres://") || args.target.starts_with("postgresql://")
-        {
+        } else if args.target.starts_with("postgres://") || args.target.starts_with("postgresql://") {
             run(|| PgBackend::open_writer(&args.target), &args)
         } else {
-            Err(format!(
-                "unknown store {:?}: expected sqlite:DIR or a postgres:// URL",
-                args.target
-            ))
+            Err(format!("unknown store {:?}: expected sqlite:DIR or a postgres:// URL", args.target))
         }
     });
     match result {
@@ -109,9 +97,7 @@ fn main() -> ExitCode {
 }
 
 /// Open the store as its writer and recover, waiting while a dead predecessor's lock lingers.
-fn open_node<B: Backend>(
-    open: &impl Fn() -> granary_store::Result<B>,
-) -> Result<(Node<B>, RecoveryReport), String> {
+fn open_node<B: Backend>(open: &impl Fn() -> granary_store::Result<B>) -> Result<(Node<B>, RecoveryReport), String> {
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
         match open().and_then(|b| Node::open(b, common::policy(SNAPSHOT_EVERY_BLOCKS))) {
@@ -130,9 +116,7 @@ struct Out(std::io::Stdout);
 impl Out {
     fn line(&mut self, text: std::fmt::Arguments<'_>) -> Result<(), String> {
         let mut lock = self.0.lock();
-        writeln!(lock, "{text}")
-            .and_then(|()| lock.flush())
-            .map_err(|e| format!("stdout: {e}"))
+        writeln!(lock, "{text}").and_then(|()| lock.flush()).map_err(|e| format!("stdout: {e}"))
     }
 }
 
@@ -175,16 +159,10 @@ impl<B: Backend> Progress<'_, B> {
             return Ok(());
         }
         let n = txs.len() as u64;
-        let results = self
-            .node
-            .submit_batch(txs)
-            .map_err(|e| format!("a batch was not made durable: {e}"))?;
+        let results = self.node.submit_batch(txs).map_err(|e| format!("a batch was not made durable: {e}"))?;
         for (k, r) in results.iter().enumerate() {
             if let Err(e) = r {
-                return Err(format!(
-                    "stream item {} was refused: {e}",
-                    self.applied + k as u64
-                ));
+                return Err(format!("stream item {} was refused: {e}", self.applied + k as u64));
             }
         }
         self.applied += n;
@@ -200,18 +178,10 @@ fn run<B: Backend>(open: impl Fn() -> granary_store::Result<B>, args: &Args) -> 
     let entries = node.next_seq() - 1;
     let applied = entries.saturating_sub(genesis_len);
     if applied > args.items {
-        return Err(format!(
-            "the journal holds {applied} stream items, more than the {} asked for",
-            args.items
-        ));
+        return Err(format!("the journal holds {applied} stream items, more than the {} asked for", args.items));
     }
     out.line(format_args!("RECOVERED {applied} {entries} {report}"))?;
-    let mut p = Progress {
-        node,
-        genesis_len,
-        applied,
-        out: &mut out,
-    };
+    let mut p = Progress { node, genesis_len, applied, out: &mut out };
 
     // The missing genesis actions, each written on its own (no stream item is applied yet).
     for op in genesis.into_iter().skip(entries as usize) {
@@ -230,10 +200,7 @@ fn run<B: Backend>(open: impl Fn() -> granary_store::Result<B>, args: &Args) -> 
                 Item::Advance => {
                     // The transactions before the block boundary go first, as their own batch.
                     p.batch(std::mem::take(&mut pending))?;
-                    p.system(SystemOp::Advance {
-                        chain: "eth".into(),
-                        seconds: 12,
-                    })?;
+                    p.system(SystemOp::Advance { chain: "eth".into(), seconds: 12 })?;
                     p.applied += 1;
                     p.ack()?;
                 }
