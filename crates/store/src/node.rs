@@ -69,17 +69,17 @@ impl std::fmt::Display for RecoveryReport {
 }
 
 /// Apply one journal entry to an engine, checking what the entry recorded.
-fn apply_entry(engine: &mut Engine, entry: &Entry) -> std::result::Result<u64, String> {
-    match &entry.record {
+fn apply_entry(engine: &mut Engine, entry: Entry) -> std::result::Result<u64, String> {
+    match entry.record {
         Record::Tx(stx) => {
-            let vtx: VerifiedTransaction = stx.clone().assume_verified();
+            let vtx: VerifiedTransaction = stx.assume_verified();
             engine.apply_verified(&vtx).map_err(|e| format!("transaction no longer applies: {e}"))?;
             Ok(0)
         }
         Record::System(op) => {
             // A block seal is the state hash the block ends with, i.e. before the clock moves:
             // check it before applying, so a mismatching entry is never applied.
-            if let (SystemOp::Advance { .. }, Some(want)) = (op, entry.seal) {
+            if let (SystemOp::Advance { .. }, Some(want)) = (&op, entry.seal) {
                 let got = engine.state_hash();
                 if got != want {
                     return Err(format!(
@@ -88,7 +88,7 @@ fn apply_entry(engine: &mut Engine, entry: &Entry) -> std::result::Result<u64, S
                     ));
                 }
             }
-            let seal = engine.apply_system(op).map_err(|e| format!("operator action no longer applies: {e}"))?;
+            let seal = engine.apply_system(&op).map_err(|e| format!("operator action no longer applies: {e}"))?;
             match (seal, entry.seal) {
                 (Some(got), Some(want)) if got.state_hash != want => Err(format!(
                     "block {} of chain {} ends with state hash {:#x}, the journal recorded {want:#x}",
@@ -156,7 +156,7 @@ fn recover(backend: &mut dyn Backend) -> Result<(Engine, RecoveryReport, Option<
                 return false;
             }
         };
-        match apply_entry(&mut engine, &entry) {
+        match apply_entry(&mut engine, entry) {
             Ok(seals) => report.seals_checked += seals,
             Err(why) => {
                 cut = Some((seq, format!("entry {seq}: {why}")));
@@ -409,7 +409,7 @@ impl<B: Backend> Reader<B> {
             if seq != *next {
                 return false;
             }
-            match Entry::decode(bytes).map_err(|d| d.to_string()).and_then(|e| apply_entry(engine, &e)) {
+            match Entry::decode(bytes).map_err(|d| d.to_string()).and_then(|e| apply_entry(engine, e)) {
                 Ok(_) => {
                     *next += 1;
                     applied += 1;
@@ -452,7 +452,7 @@ pub fn verify_journal(backend: &mut dyn Backend) -> Result<RecoveryReport> {
         let r = if seq != expected {
             Err(format!("entry {expected} is missing"))
         } else {
-            Entry::decode(bytes).map_err(|d| format!("entry {seq}: {d}")).and_then(|e| apply_entry(&mut engine, &e))
+            Entry::decode(bytes).map_err(|d| format!("entry {seq}: {d}")).and_then(|e| apply_entry(&mut engine, e))
         };
         match r {
             Ok(seals) => {
