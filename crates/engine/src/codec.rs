@@ -102,6 +102,12 @@ impl<'a> Decoder<'a> {
     pub fn addr(&mut self) -> Result<Address> {
         Ok(Address::from_slice(self.take(20)?))
     }
+    /// Exactly `N` raw bytes.
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
     pub fn bytes(&mut self, max: usize) -> Result<&'a [u8]> {
         let n = self.u32()? as usize;
         if n > max {
@@ -226,10 +232,15 @@ impl Action {
 
     /// The inverse of [`Action::to_parts`]; every malformed shape is an error.
     pub fn from_parts(p: &ActionParts) -> Result<Action> {
-        Self::from_parts_depth(&p.kind, &p.ids, &p.amounts, 0)
+        Self::from_parts_owned(p.clone())
     }
 
-    fn from_parts_depth(kind: &str, ids: &[String], am: &[U256], depth: u8) -> Result<Action> {
+    /// As [`Action::from_parts`], moving the strings out of `p` instead of copying them.
+    pub fn from_parts_owned(mut p: ActionParts) -> Result<Action> {
+        Self::from_parts_depth(&p.kind, &mut p.ids, &p.amounts, 0)
+    }
+
+    fn from_parts_depth(kind: &str, ids: &mut [String], am: &[U256], depth: u8) -> Result<Action> {
         use Action::*;
         let bad = |why: &str| EngineError::Decode(format!("{kind}: {why}"));
         let shape = |n_ids: usize, n_am: usize| -> Result<()> {
@@ -263,44 +274,49 @@ impl Action {
         Ok(match kind {
             "transfer" => {
                 shape(2, 1)?;
-                Transfer { token: ids[0].clone(), to: addr(&ids[1])?, amount: am[0] }
+                Transfer { token: std::mem::take(&mut ids[0]), to: addr(&ids[1])?, amount: am[0] }
             }
             "create_token" => {
                 shape(2, 3)?;
                 let decimals = u8::try_from(u32_of(am[1])?).map_err(|_| bad("decimals exceed 255"))?;
                 CreateToken {
-                    id: ids[0].clone(),
+                    id: std::mem::take(&mut ids[0]),
                     chain_id: u64_of(am[0])?,
-                    symbol: ids[1].clone(),
+                    symbol: std::mem::take(&mut ids[1]),
                     decimals,
                     initial_supply: am[2],
                 }
             }
             "mint" => {
                 shape(2, 1)?;
-                Mint { token: ids[0].clone(), to: addr(&ids[1])?, amount: am[0] }
+                Mint { token: std::mem::take(&mut ids[0]), to: addr(&ids[1])?, amount: am[0] }
             }
             "create_pool" => {
                 shape(3, 1)?;
-                CreatePool { id: ids[0].clone(), tokens: [ids[1].clone(), ids[2].clone()], fee_bps: u32_of(am[0])? }
+                CreatePool {
+                    id: std::mem::take(&mut ids[0]),
+                    tokens: [std::mem::take(&mut ids[1]), std::mem::take(&mut ids[2])],
+                    fee_bps: u32_of(am[0])?,
+                }
             }
             "set_fee_to" => {
                 shape(2, 0)?;
-                SetFeeTo { pool: ids[0].clone(), fee_to: opt_addr(&ids[1])? }
+                SetFeeTo { pool: std::mem::take(&mut ids[0]), fee_to: opt_addr(&ids[1])? }
             }
             "add_liquidity" => {
                 shape(1, 4)?;
-                AddLiquidity { pool: ids[0].clone(), amounts: [am[0], am[1]], min: [am[2], am[3]] }
+                AddLiquidity { pool: std::mem::take(&mut ids[0]), amounts: [am[0], am[1]], min: [am[2], am[3]] }
             }
             "remove_liquidity" => {
                 shape(1, 3)?;
-                RemoveLiquidity { pool: ids[0].clone(), liquidity: am[0], min: [am[1], am[2]] }
+                RemoveLiquidity { pool: std::mem::take(&mut ids[0]), liquidity: am[0], min: [am[1], am[2]] }
             }
             "swap_exact_in" | "swap_exact_out" => {
                 if ids.len() < 2 || am.len() != 2 {
                     return Err(bad("takes a token and at least one pool, and 2 amounts"));
                 }
-                let (token_in, path) = (ids[0].clone(), ids[1..].to_vec());
+                let (token_in, path) =
+                    (std::mem::take(&mut ids[0]), ids[1..].iter_mut().map(std::mem::take).collect::<Vec<_>>());
                 if kind == "swap_exact_in" {
                     SwapExactIn { path, token_in, amount_in: am[0], min_out: am[1] }
                 } else {
@@ -316,8 +332,8 @@ impl Action {
                 };
                 let end = u64_of(am[2])?;
                 CreateFarm {
-                    id: ids[0].clone(),
-                    reward_token: ids[1].clone(),
+                    id: std::mem::take(&mut ids[0]),
+                    reward_token: std::mem::take(&mut ids[1]),
                     reward_per_second: am[0],
                     start: u64_of(am[1])?,
                     end: if end == 0 { None } else { Some(end) },
@@ -328,67 +344,68 @@ impl Action {
             "add_farm_pool" => {
                 shape(3, 2)?;
                 AddFarmPool {
-                    id: ids[0].clone(),
-                    farm: ids[1].clone(),
-                    stake_token: ids[2].clone(),
+                    id: std::mem::take(&mut ids[0]),
+                    farm: std::mem::take(&mut ids[1]),
+                    stake_token: std::mem::take(&mut ids[2]),
                     alloc_point: u64_of(am[0])?,
                     deposit_fee_bps: u32_of(am[1])?,
                 }
             }
             "set_alloc_point" => {
                 shape(1, 1)?;
-                SetAllocPoint { farm_pool: ids[0].clone(), alloc_point: u64_of(am[0])? }
+                SetAllocPoint { farm_pool: std::mem::take(&mut ids[0]), alloc_point: u64_of(am[0])? }
             }
             "set_reward_per_second" => {
                 shape(1, 1)?;
-                SetRewardPerSecond { farm: ids[0].clone(), reward_per_second: am[0] }
+                SetRewardPerSecond { farm: std::mem::take(&mut ids[0]), reward_per_second: am[0] }
             }
             "set_migrator" => {
                 shape(2, 0)?;
-                SetMigrator { farm: ids[0].clone(), migrator: opt_addr(&ids[1])? }
+                SetMigrator { farm: std::mem::take(&mut ids[0]), migrator: opt_addr(&ids[1])? }
             }
             "set_paused" => {
                 shape(1, 1)?;
-                SetPaused { farm: ids[0].clone(), paused: flag(am[0])? }
+                SetPaused { farm: std::mem::take(&mut ids[0]), paused: flag(am[0])? }
             }
             "owner_mint" => {
                 shape(2, 1)?;
-                OwnerMint { farm: ids[0].clone(), to: addr(&ids[1])?, amount: am[0] }
+                OwnerMint { farm: std::mem::take(&mut ids[0]), to: addr(&ids[1])?, amount: am[0] }
             }
             "migrate" => {
                 shape(1, 0)?;
-                Migrate { farm_pool: ids[0].clone() }
+                Migrate { farm_pool: std::mem::take(&mut ids[0]) }
             }
             "fund_farm" => {
                 shape(1, 1)?;
-                FundFarm { farm: ids[0].clone(), amount: am[0] }
+                FundFarm { farm: std::mem::take(&mut ids[0]), amount: am[0] }
             }
             "queue_admin" => {
                 if depth > 0 || ids.len() < 2 {
                     return Err(bad("takes a farm, an inner kind and the inner action; no nesting"));
                 }
-                let inner = Self::from_parts_depth(&ids[1], &ids[2..], am, depth + 1)?;
-                QueueAdmin { farm: ids[0].clone(), action: Box::new(inner) }
+                let (head, rest) = ids.split_at_mut(2);
+                let inner = Self::from_parts_depth(&head[1], rest, am, depth + 1)?;
+                QueueAdmin { farm: std::mem::take(&mut ids[0]), action: Box::new(inner) }
             }
             "execute_queued" => {
                 shape(1, 1)?;
-                ExecuteQueued { farm: ids[0].clone(), queue_id: u64_of(am[0])? }
+                ExecuteQueued { farm: std::mem::take(&mut ids[0]), queue_id: u64_of(am[0])? }
             }
             "deposit" => {
                 shape(1, 1)?;
-                Deposit { farm_pool: ids[0].clone(), amount: am[0] }
+                Deposit { farm_pool: std::mem::take(&mut ids[0]), amount: am[0] }
             }
             "withdraw" => {
                 shape(1, 1)?;
-                Withdraw { farm_pool: ids[0].clone(), amount: am[0] }
+                Withdraw { farm_pool: std::mem::take(&mut ids[0]), amount: am[0] }
             }
             "harvest" => {
                 shape(1, 0)?;
-                Harvest { farm_pool: ids[0].clone() }
+                Harvest { farm_pool: std::mem::take(&mut ids[0]) }
             }
             "emergency_withdraw" => {
                 shape(1, 0)?;
-                EmergencyWithdraw { farm_pool: ids[0].clone() }
+                EmergencyWithdraw { farm_pool: std::mem::take(&mut ids[0]) }
             }
             "create_staking_pool" => {
                 if ids.len() != 4 || am.len() < 2 || !am.len().is_multiple_of(2) {
@@ -413,20 +430,20 @@ impl Action {
                     .map(|c| Ok(Term { days: u32_of(c[0])?, boost_bps: u32_of(c[1])? }))
                     .collect::<Result<Vec<_>>>()?;
                 CreateStakingPool {
-                    id: ids[0].clone(),
-                    stake_token: ids[1].clone(),
-                    reward_token: ids[2].clone(),
+                    id: std::mem::take(&mut ids[0]),
+                    stake_token: std::mem::take(&mut ids[1]),
+                    reward_token: std::mem::take(&mut ids[2]),
                     terms,
                     early_exit,
                 }
             }
             "notify_reward" => {
                 shape(1, 2)?;
-                NotifyReward { staking_pool: ids[0].clone(), amount: am[0], duration_s: u64_of(am[1])? }
+                NotifyReward { staking_pool: std::mem::take(&mut ids[0]), amount: am[0], duration_s: u64_of(am[1])? }
             }
             "stake" => {
                 shape(1, 2)?;
-                Stake { staking_pool: ids[0].clone(), amount: am[0], term_days: u32_of(am[1])? }
+                Stake { staking_pool: std::mem::take(&mut ids[0]), amount: am[0], term_days: u32_of(am[1])? }
             }
             "unstake" => {
                 shape(0, 1)?;
@@ -465,6 +482,6 @@ impl Action {
             return Err(EngineError::Decode(format!("{n} amounts exceed {MAX_PARTS}")));
         }
         let amounts = (0..n).map(|_| d.u256()).collect::<Result<Vec<_>>>()?;
-        Action::from_parts(&ActionParts { kind, ids, amounts })
+        Action::from_parts_owned(ActionParts { kind, ids, amounts })
     }
 }

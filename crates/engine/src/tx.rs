@@ -213,10 +213,7 @@ impl SignedTransaction {
         let nonce = d.u64()?;
         let deadline = d.u64()?;
         let action = Action::decode(&mut d)?;
-        let mut signature = [0u8; 65];
-        for b in signature.iter_mut() {
-            *b = d.u8()?;
-        }
+        let signature: [u8; 65] = d.array()?;
         d.finish()?;
         Ok(SignedTransaction { tx: Transaction { chain_id, sender, nonce, deadline, action }, signature })
     }

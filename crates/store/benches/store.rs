@@ -24,9 +24,7 @@
 
 use granary_engine::secp256k1_key::SecretKey;
 use granary_engine::tx::{dev_key, key_address};
-use granary_engine::{
-    Action, Address, Engine, SignedTransaction, SystemOp, Transaction, U256, VerifiedTransaction,
-};
+use granary_engine::{Action, Address, Engine, SignedTransaction, SystemOp, Transaction, U256, VerifiedTransaction};
 use granary_store::postgres::PgBackend;
 use granary_store::sqlite::SqliteBackend;
 use granary_store::{Backend, Entry, Node, Record, RecoveryReport, Snapshot, SnapshotPolicy};
@@ -41,8 +39,7 @@ use std::time::{Duration, Instant};
 const ACCOUNTS: usize = 400;
 const TOKENS: [&str; 3] = ["WETH", "USDC", "DAI"];
 /// Pools: id and the indices of their two tokens.
-const POOLS: [(&str, usize, usize); 3] =
-    [("WETH-USDC", 0, 1), ("USDC-DAI", 1, 2), ("WETH-DAI", 0, 2)];
+const POOLS: [(&str, usize, usize); 3] = [("WETH-USDC", 0, 1), ("USDC-DAI", 1, 2), ("WETH-DAI", 0, 2)];
 /// Transactions per block; every ingest batch size divides it.
 const BLOCK_TXS: usize = 4096;
 /// Ingest batch sizes, and transactions timed at each.
@@ -60,25 +57,16 @@ fn e18(x: u64) -> U256 {
 }
 
 fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// No snapshot is ever taken on its own during the bench.
 fn manual_snapshots() -> SnapshotPolicy {
-    SnapshotPolicy {
-        every_blocks: u64::MAX,
-        every: Duration::from_secs(365 * 24 * 3600),
-        keep: 3,
-    }
+    SnapshotPolicy { every_blocks: u64::MAX, every: Duration::from_secs(365 * 24 * 3600), keep: 3 }
 }
 
 fn advance_op() -> SystemOp {
-    SystemOp::Advance {
-        chain: "eth".into(),
-        seconds: 12,
-    }
+    SystemOp::Advance { chain: "eth".into(), seconds: 12 }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -95,16 +83,9 @@ struct Stream {
 
 impl Stream {
     fn new() -> Self {
-        let keys: Vec<SecretKey> = (0..ACCOUNTS)
-            .map(|i| dev_key(&format!("bench-account-{i}")))
-            .collect();
+        let keys: Vec<SecretKey> = (0..ACCOUNTS).map(|i| dev_key(&format!("bench-account-{i}"))).collect();
         let addrs = keys.iter().map(key_address).collect();
-        Stream {
-            keys,
-            addrs,
-            nonces: vec![0; ACCOUNTS],
-            rng: ChaCha8Rng::seed_from_u64(0x6772_616e),
-        }
+        Stream { keys, addrs, nonces: vec![0; ACCOUNTS], rng: ChaCha8Rng::seed_from_u64(0x6772_616e) }
     }
 
     fn below(&mut self, n: u64) -> u64 {
@@ -114,26 +95,13 @@ impl Stream {
     fn tx(&mut self, who: usize, action: Action) -> (usize, Transaction) {
         let nonce = self.nonces[who];
         self.nonces[who] += 1;
-        (
-            who,
-            Transaction {
-                chain_id: 1,
-                sender: self.addrs[who],
-                nonce,
-                deadline: u64::MAX,
-                action,
-            },
-        )
+        (who, Transaction { chain_id: 1, sender: self.addrs[who], nonce, deadline: u64::MAX, action })
     }
 
     /// Operator actions: the chain, three tokens, and the whole supply minted to account 0.
     fn genesis(&self) -> Vec<SystemOp> {
-        let mut ops = vec![SystemOp::CreateChain {
-            id: "eth".into(),
-            chain_id: 1,
-            name: "ethereum".into(),
-            block_time_s: 12,
-        }];
+        let mut ops =
+            vec![SystemOp::CreateChain { id: "eth".into(), chain_id: 1, name: "ethereum".into(), block_time_s: 12 }];
         for t in TOKENS {
             ops.push(SystemOp::CreateToken {
                 id: t.into(),
@@ -142,11 +110,7 @@ impl Stream {
                 decimals: 18,
                 minter: None,
             });
-            ops.push(SystemOp::FaucetMint {
-                token: t.into(),
-                to: self.addrs[0],
-                amount: e18(1_000_000_000_000),
-            });
+            ops.push(SystemOp::FaucetMint { token: t.into(), to: self.addrs[0], amount: e18(1_000_000_000_000) });
         }
         ops
     }
@@ -155,11 +119,8 @@ impl Stream {
     fn setup(&mut self) -> Vec<(usize, Transaction)> {
         let mut txs = Vec::new();
         for (id, a, b) in POOLS {
-            let action = Action::CreatePool {
-                id: id.into(),
-                tokens: [TOKENS[a].into(), TOKENS[b].into()],
-                fee_bps: 30,
-            };
+            let action =
+                Action::CreatePool { id: id.into(), tokens: [TOKENS[a].into(), TOKENS[b].into()], fee_bps: 30 };
             txs.push(self.tx(0, action));
             let action = Action::AddLiquidity {
                 pool: id.into(),
@@ -170,11 +131,7 @@ impl Stream {
         }
         for who in 1..ACCOUNTS {
             for t in TOKENS {
-                let action = Action::Transfer {
-                    token: t.into(),
-                    to: self.addrs[who],
-                    amount: e18(1_000_000),
-                };
+                let action = Action::Transfer { token: t.into(), to: self.addrs[who], amount: e18(1_000_000) };
                 txs.push(self.tx(0, action));
             }
         }
@@ -209,11 +166,7 @@ impl Stream {
             }
         } else {
             let to = (who + 1 + self.below(ACCOUNTS as u64 - 1) as usize) % ACCOUNTS;
-            Action::Transfer {
-                token: TOKENS[self.below(3) as usize].into(),
-                to: self.addrs[to],
-                amount,
-            }
+            Action::Transfer { token: TOKENS[self.below(3) as usize].into(), to: self.addrs[to], amount }
         };
         self.tx(who, action)
     }
@@ -229,18 +182,9 @@ impl Stream {
         std::thread::scope(|s| {
             let handles: Vec<_> = chunks
                 .into_iter()
-                .map(|c| {
-                    s.spawn(move || {
-                        c.into_iter()
-                            .map(|(who, tx)| tx.sign(&keys[who]))
-                            .collect::<Vec<_>>()
-                    })
-                })
+                .map(|c| s.spawn(move || c.into_iter().map(|(who, tx)| tx.sign(&keys[who])).collect::<Vec<_>>()))
                 .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("a signing thread panicked"))
-                .collect()
+            handles.into_iter().flat_map(|h| h.join().expect("a signing thread panicked")).collect()
         })
     }
 }
@@ -337,11 +281,7 @@ fn verify_batch_p50(txs: &[SignedTransaction], batch: usize) -> Duration {
     let mut lat: Vec<Duration> = txs
         .chunks(batch)
         .map(|b| {
-            let chunks = if batch < 64 {
-                vec![b.to_vec()]
-            } else {
-                split(b.to_vec(), threads())
-            };
+            let chunks = if batch < 64 { vec![b.to_vec()] } else { split(b.to_vec(), threads()) };
             let t = Instant::now();
             verify_chunks(chunks);
             t.elapsed()
@@ -353,12 +293,7 @@ fn verify_batch_p50(txs: &[SignedTransaction], batch: usize) -> Duration {
 
 /// Median time of the durable write alone: `Backend::append` of `batch` encoded transaction
 /// entries, 32 times, at positions from `first_seq` on.
-fn append_batch_p50<B: Backend>(
-    backend: &mut B,
-    txs: &[SignedTransaction],
-    batch: usize,
-    first_seq: u64,
-) -> Duration {
+fn append_batch_p50<B: Backend>(backend: &mut B, txs: &[SignedTransaction], batch: usize, first_seq: u64) -> Duration {
     let mut seq = first_seq;
     let mut lat = Vec::new();
     for chunk in txs.chunks(batch).cycle().take(32) {
@@ -366,14 +301,7 @@ fn append_batch_p50<B: Backend>(
             .iter()
             .map(|stx| {
                 seq += 1;
-                let e = Entry {
-                    seq,
-                    chain_id: 1,
-                    block: 0,
-                    timestamp: 0,
-                    record: Record::Tx(stx.clone()),
-                    seal: None,
-                };
+                let e = Entry { seq, chain_id: 1, block: 0, timestamp: 0, record: Record::Tx(stx.clone()), seal: None };
                 (seq, e.encode())
             })
             .collect();
@@ -394,17 +322,13 @@ fn submit_all<B: Backend>(node: &mut Node<B>, batch: Vec<SignedTransaction>) {
 }
 
 fn advance<B: Backend>(node: &mut Node<B>) {
-    node.system(advance_op())
-        .expect("the block seal is durable")
-        .expect("the block closes");
+    node.system(advance_op()).expect("the block seal is durable").expect("the block closes");
 }
 
 /// Genesis and the signed set-up, then one block seal.
 fn prepare<B: Backend>(node: &mut Node<B>, genesis: &[SystemOp], setup: Vec<SignedTransaction>) {
     for op in genesis {
-        node.system(op.clone())
-            .expect("genesis is durable")
-            .expect("genesis applies");
+        node.system(op.clone()).expect("genesis is durable").expect("genesis applies");
     }
     submit_all(node, setup);
     advance(node);
@@ -444,12 +368,7 @@ fn ingest<B: Backend>(node: &mut Node<B>, txs: Vec<SignedTransaction>, batch: us
     }
     let elapsed = t.elapsed();
     lat.sort();
-    Ingest {
-        txs: n,
-        elapsed,
-        batch_p50: lat[lat.len() / 2],
-        batch_p99: lat[(lat.len() * 99 / 100).min(lat.len() - 1)],
-    }
+    Ingest { txs: n, elapsed, batch_p50: lat[lat.len() / 2], batch_p99: lat[(lat.len() * 99 / 100).min(lat.len() - 1)] }
 }
 
 /// Apply one decoded entry as recovery does (`SignedTransaction::assume_verified` on a clone,
@@ -459,9 +378,7 @@ fn apply_entry(engine: &mut Engine, entry: &Entry) -> bool {
     match &entry.record {
         Record::Tx(stx) => {
             let vtx: VerifiedTransaction = stx.clone().assume_verified();
-            engine
-                .apply_verified(&vtx)
-                .expect("a journal transaction applies");
+            engine.apply_verified(&vtx).expect("a journal transaction applies");
             false
         }
         Record::System(op) => {
@@ -492,10 +409,7 @@ impl Blobs {
 }
 
 fn read_all(backend: &mut dyn Backend) -> Blobs {
-    let mut blobs = Blobs {
-        bytes: Vec::new(),
-        ends: Vec::new(),
-    };
+    let mut blobs = Blobs { bytes: Vec::new(), ends: Vec::new() };
     backend
         .scan(1, &mut |_, b| {
             blobs.bytes.extend_from_slice(b);
@@ -612,12 +526,8 @@ fn db_url(admin: &str, db: &str) -> String {
 
 /// Create a fresh database; returns its URL.
 fn create_db(admin: &mut postgres::Client, admin_url: &str, db: &str) -> String {
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .expect("drop a leftover bench database");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .expect("create the bench database");
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).expect("drop a leftover bench database");
+    admin.batch_execute(&format!("CREATE DATABASE {db}")).expect("create the bench database");
     db_url(admin_url, db)
 }
 
@@ -728,9 +638,7 @@ fn main() {
         if place.starts_with("postgres") {
             replay_only(|| PgBackend::open_writer(&place).expect("open the kept journal"));
         } else {
-            replay_only(|| {
-                SqliteBackend::open_writer(Path::new(&place)).expect("open the kept journal")
-            });
+            replay_only(|| SqliteBackend::open_writer(Path::new(&place)).expect("open the kept journal"));
         }
         return;
     }
@@ -739,17 +647,13 @@ fn main() {
         .and_then(|s| s.replace('_', "").parse().ok())
         .unwrap_or(1_000_000);
     let keep = std::env::var("GRANARY_BENCH_KEEP").is_ok_and(|v| v == "1");
-    let pg_admin = std::env::var("GRANARY_BENCH_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pg_admin =
+        std::env::var("GRANARY_BENCH_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let run_started = Instant::now();
     let target = target_dir();
     let data = target.join(format!("store-bench-data-{}", std::process::id()));
     std::fs::create_dir_all(&data).expect("create the data folder");
-    let mut cleanup = Cleanup {
-        dirs: vec![data.join("ingest")],
-        pg_admin: None,
-        databases: Vec::new(),
-    };
+    let mut cleanup = Cleanup { dirs: vec![data.join("ingest")], pg_admin: None, databases: Vec::new() };
     if !keep {
         cleanup.dirs.push(data.clone());
     }
@@ -759,10 +663,7 @@ fn main() {
 
     // PostgreSQL: reachable? settings?
     let pid = std::process::id();
-    let (db_ingest, db_journal) = (
-        format!("granary_bench_{pid}_ingest"),
-        format!("granary_bench_{pid}_journal"),
-    );
+    let (db_ingest, db_journal) = (format!("granary_bench_{pid}_ingest"), format!("granary_bench_{pid}_journal"));
     let mut pg = match postgres::Client::connect(&pg_admin, postgres::NoTls) {
         Ok(c) => {
             cleanup.pg_admin = Some(pg_admin.clone());
@@ -779,9 +680,7 @@ fn main() {
     };
     let pg_settings = pg.as_mut().map(|c| {
         let show = |c: &mut postgres::Client, k: &str| -> String {
-            c.query_one(&format!("SHOW {k}"), &[])
-                .map(|r| r.get::<_, String>(0))
-                .unwrap_or_else(|_| "?".into())
+            c.query_one(&format!("SHOW {k}"), &[]).map(|r| r.get::<_, String>(0)).unwrap_or_else(|_| "?".into())
         };
         let version = show(c, "server_version");
         format!(
@@ -802,8 +701,7 @@ fn main() {
     let t = Instant::now();
     let signed = stream.sign(to_sign);
     let sign_rate = per_sec(signed.len(), t.elapsed());
-    let ingest_sets: Vec<Vec<SignedTransaction>> =
-        signed.chunks(INGEST_TXS).map(<[_]>::to_vec).collect();
+    let ingest_sets: Vec<Vec<SignedTransaction>> = signed.chunks(INGEST_TXS).map(<[_]>::to_vec).collect();
 
     progress("verification rate");
     let sample = &signed[..16_384];
@@ -816,11 +714,8 @@ fn main() {
     let mut sqlite_append = Vec::new();
     {
         let dir = data.join("ingest");
-        let (mut node, _) = Node::open(
-            SqliteBackend::open_writer(&dir).expect("open SQLite"),
-            manual_snapshots(),
-        )
-        .expect("empty store");
+        let (mut node, _) = Node::open(SqliteBackend::open_writer(&dir).expect("open SQLite"), manual_snapshots())
+            .expect("empty store");
         prepare(&mut node, &genesis, setup.clone());
         for (set, batch) in ingest_sets.iter().zip(BATCHES) {
             // verification of this batch size alone, measured just before its ingest
@@ -830,12 +725,7 @@ fn main() {
         let next = node.next_seq();
         for (i, batch) in BATCHES.into_iter().enumerate() {
             let from = next + (i as u64 + 1) * 1_000_000;
-            sqlite_append.push(append_batch_p50(
-                node.backend(),
-                &ingest_sets[0],
-                batch,
-                from,
-            ));
+            sqlite_append.push(append_batch_p50(node.backend(), &ingest_sets[0], batch, from));
         }
         drop(node);
         let _ = std::fs::remove_dir_all(&dir);
@@ -846,11 +736,8 @@ fn main() {
     if let Some(admin) = pg.as_mut() {
         progress("ingest on PostgreSQL");
         let url = create_db(admin, &pg_admin, &db_ingest);
-        let (mut node, _) = Node::open(
-            PgBackend::open_writer(&url).expect("open PostgreSQL"),
-            manual_snapshots(),
-        )
-        .expect("empty store");
+        let (mut node, _) = Node::open(PgBackend::open_writer(&url).expect("open PostgreSQL"), manual_snapshots())
+            .expect("empty store");
         prepare(&mut node, &genesis, setup.clone());
         for (set, batch) in ingest_sets.iter().zip(BATCHES) {
             let v = verify_batch_p50(&set[..(16 * batch).clamp(8192, INGEST_TXS)], batch);
@@ -859,12 +746,7 @@ fn main() {
         let next = node.next_seq();
         for (i, batch) in BATCHES.into_iter().enumerate() {
             let from = next + (i as u64 + 1) * 1_000_000;
-            pg_append.push(append_batch_p50(
-                node.backend(),
-                &ingest_sets[0],
-                batch,
-                from,
-            ));
+            pg_append.push(append_batch_p50(node.backend(), &ingest_sets[0], batch, from));
         }
         drop(node);
         let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db_ingest} WITH (FORCE)"));
@@ -875,9 +757,7 @@ fn main() {
     drop(signed);
 
     // ---- 4 (build): the big journal on SQLite ---------------------------------------------
-    progress(&format!(
-        "building a journal of {journal_txs} transactions on SQLite"
-    ));
+    progress(&format!("building a journal of {journal_txs} transactions on SQLite"));
     let jdir = data.join("journal");
     let _ = std::fs::remove_dir_all(&jdir);
     let mut stream = Stream::new();
@@ -891,11 +771,8 @@ fn main() {
     let mut build_sign = Duration::ZERO;
     let mut snapshot_seq = None;
     let (final_hash, entries) = {
-        let (mut node, _) = Node::open(
-            SqliteBackend::open_writer(&jdir).expect("open SQLite"),
-            manual_snapshots(),
-        )
-        .expect("empty store");
+        let (mut node, _) = Node::open(SqliteBackend::open_writer(&jdir).expect("open SQLite"), manual_snapshots())
+            .expect("empty store");
         prepare(&mut node, &genesis, setup);
         let mut done = 0usize;
         while done < stream_txs {
@@ -929,8 +806,7 @@ fn main() {
 
     // ---- 3: replay ------------------------------------------------------------------------
     progress("SQLite recovery without a snapshot (twice)");
-    let (sqlite_open, sqlite_report) =
-        best_open(|| SqliteBackend::open_writer(&jdir).expect("open"));
+    let (sqlite_open, sqlite_report) = best_open(|| SqliteBackend::open_writer(&jdir).expect("open"));
     assert_eq!(sqlite_report.state_hash, final_hash);
     assert_eq!(sqlite_report.replayed as usize, entries);
 
@@ -1036,9 +912,7 @@ fn main() {
             }
             let d = t.elapsed();
             // fresh statistics for the planner, as a running system would have
-            b.client()
-                .batch_execute("VACUUM ANALYZE journal")
-                .expect("analyze");
+            b.client().batch_execute("VACUUM ANALYZE journal").expect("analyze");
             d
         };
         progress("PostgreSQL recovery without a snapshot (twice)");
@@ -1059,19 +933,11 @@ fn main() {
             assert_eq!(r.state_hash, final_hash);
             (d, r)
         });
-        pg_recovery = Some(PgRecovery {
-            copy,
-            scan,
-            open,
-            report,
-            snap,
-        });
+        pg_recovery = Some(PgRecovery { copy, scan, open, report, snap });
         if keep {
             println!("PostgreSQL journal kept in {url}");
         } else {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {db_journal} WITH (FORCE)"
-            ));
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db_journal} WITH (FORCE)"));
         }
     }
     drop(blobs);
@@ -1091,9 +957,7 @@ fn main() {
     ));
     md.line(format!(
         "SQLite: WAL, synchronous=FULL. {}.",
-        pg_settings
-            .as_deref()
-            .unwrap_or("PostgreSQL: unreachable, its rows are skipped")
+        pg_settings.as_deref().unwrap_or("PostgreSQL: unreachable, its rows are skipped")
     ));
     md.line(format!(
         "Stream: {ACCOUNTS} accounts, 3 tokens, 3 pools; 45 % one-hop swaps, 15 % two-hop swaps, 40 % transfers; a block seal (its own durable write) every {BLOCK_TXS} transactions. Signing (client side, not timed below): {} tx/s on {} threads.",
@@ -1122,10 +986,7 @@ fn main() {
     row!(
         md,
         "1",
-        format!(
-            "secp256k1 verification, {} threads, best of 6 (before and after the ingest runs)",
-            threads()
-        ),
+        format!("secp256k1 verification, {} threads, best of 6 (before and after the ingest runs)", threads()),
         format!("{} tx/s", int(verify_n)),
         "bound",
         "",
@@ -1134,11 +995,7 @@ fn main() {
         for (batch, r, _) in rows.iter() {
             let rate = r.rate();
             let ratio = verify_n / rate;
-            let goal = if name == "SQLite" {
-                "≥ 20 000 tx/s and ratio ≤ 2"
-            } else {
-                "ratio ≤ 2"
-            };
+            let goal = if name == "SQLite" { "≥ 20 000 tx/s and ratio ≤ 2" } else { "ratio ≤ 2" };
             let ok = ratio <= 2.0 && (name != "SQLite" || rate >= 20_000.0);
             row!(
                 md,
@@ -1156,27 +1013,14 @@ fn main() {
         }
     }
     if pg.is_none() {
-        row!(
-            md,
-            "2",
-            "durable ingest, PostgreSQL",
-            "unreachable: skipped",
-            "",
-            ""
-        );
+        row!(md, "2", "durable ingest, PostgreSQL", "unreachable: skipped", "", "");
     }
     let build_rate = per_sec(stream_txs, build_time);
     row!(
         md,
         "2",
-        format!(
-            "durable ingest, SQLite, batch {BUILD_BATCH} (building the journal, {stream_txs} tx)"
-        ),
-        format!(
-            "{} tx/s, verification/ingest = {:.2}",
-            int(build_rate),
-            verify_n / build_rate
-        ),
+        format!("durable ingest, SQLite, batch {BUILD_BATCH} (building the journal, {stream_txs} tx)"),
+        format!("{} tx/s, verification/ingest = {:.2}", int(build_rate), verify_n / build_rate),
         "≥ 20 000 tx/s and ratio ≤ 2",
         verdict(build_rate >= 20_000.0 && verify_n / build_rate <= 2.0),
     );
@@ -1185,11 +1029,7 @@ fn main() {
         md,
         "3",
         format!("replay, whole `Node::open` without snapshot, SQLite ({entries} entries)"),
-        format!(
-            "{} tx/s ({} entries/s)",
-            int(replay_rate),
-            int(per_sec(entries, sqlite_open))
-        ),
+        format!("{} tx/s ({} entries/s)", int(replay_rate), int(per_sec(entries, sqlite_open))),
         "≥ 1 000 000 tx/s",
         verdict(replay_rate >= 1e6),
     );
@@ -1213,14 +1053,7 @@ fn main() {
             verdict(r >= 1e6),
         );
     }
-    row!(
-        md,
-        "4",
-        format!("recovery of {total_txs} tx, SQLite, no snapshot"),
-        secs(sqlite_open),
-        "",
-        "",
-    );
+    row!(md, "4", format!("recovery of {total_txs} tx, SQLite, no snapshot"), secs(sqlite_open), "", "",);
     if let Some((d, r, _, _)) = &sqlite_snap {
         row!(
             md,
@@ -1236,14 +1069,7 @@ fn main() {
         );
     }
     if let Some(p) = &pg_recovery {
-        row!(
-            md,
-            "4",
-            format!("recovery of {total_txs} tx, PostgreSQL, no snapshot"),
-            secs(p.open),
-            "",
-            "",
-        );
+        row!(md, "4", format!("recovery of {total_txs} tx, PostgreSQL, no snapshot"), secs(p.open), "", "",);
         if let Some((d, r)) = &p.snap {
             row!(
                 md,
@@ -1259,14 +1085,7 @@ fn main() {
             );
         }
     } else {
-        row!(
-            md,
-            "4",
-            "recovery, PostgreSQL",
-            "unreachable: skipped",
-            "",
-            ""
-        );
+        row!(md, "4", "recovery, PostgreSQL", "unreachable: skipped", "", "");
     }
 
     md.line("");
@@ -1274,20 +1093,9 @@ fn main() {
     md.line("");
     md.line("| backend | batch | whole `submit_batch` | verification alone (threads spawned per batch, measured just before) | durable append alone (measured just after) | rest (apply, encoding; 0 when the parts measured apart exceed the whole) |");
     md.line("| --- | --- | --- | --- | --- | --- |");
-    for (name, rows, appends) in [
-        ("SQLite", &sqlite_ingest, &sqlite_append),
-        ("PostgreSQL", &pg_ingest, &pg_append),
-    ] {
+    for (name, rows, appends) in [("SQLite", &sqlite_ingest, &sqlite_append), ("PostgreSQL", &pg_ingest, &pg_append)] {
         for ((batch, r, v), a) in rows.iter().zip(appends.iter()) {
-            row!(
-                md,
-                name,
-                batch,
-                ms(r.batch_p50),
-                ms(*v),
-                ms(*a),
-                ms(r.batch_p50.saturating_sub(*v + *a)),
-            );
+            row!(md, name, batch, ms(r.batch_p50), ms(*v), ms(*a), ms(r.batch_p50.saturating_sub(*v + *a)),);
         }
     }
     md.line("");
@@ -1298,19 +1106,8 @@ fn main() {
     md.line("");
     md.line("| part | total | per entry | share of `Node::open` |");
     md.line("| --- | --- | --- | --- |");
-    let share = |d: Duration| {
-        format!(
-            "{:.0} %",
-            100.0 * d.as_secs_f64() / sqlite_open.as_secs_f64()
-        )
-    };
-    row!(
-        md,
-        "whole `Node::open`, SQLite, no snapshot",
-        secs(sqlite_open),
-        ns_per(sqlite_open, entries),
-        "100 %",
-    );
+    let share = |d: Duration| format!("{:.0} %", 100.0 * d.as_secs_f64() / sqlite_open.as_secs_f64());
+    row!(md, "whole `Node::open`, SQLite, no snapshot", secs(sqlite_open), ns_per(sqlite_open, entries), "100 %",);
     row!(
         md,
         "SQLite row reads (`Backend::scan`, nothing decoded)",
@@ -1336,10 +1133,7 @@ fn main() {
         md,
         format!("… of which block seals (state hash over {state_bytes} B of state)"),
         secs(seal_time),
-        format!(
-            "{:.0} µs per seal",
-            seal_time.as_secs_f64() * 1e6 / seals.max(1) as f64
-        ),
+        format!("{:.0} µs per seal", seal_time.as_secs_f64() * 1e6 / seals.max(1) as f64),
         share(seal_time),
     );
     row!(
@@ -1357,13 +1151,7 @@ fn main() {
         share(mem_replay),
     );
     if let Some((_, _, load, len)) = &sqlite_snap {
-        row!(
-            md,
-            format!("snapshot load + decode + re-hash ({len} B)"),
-            ms(*load),
-            "",
-            "",
-        );
+        row!(md, format!("snapshot load + decode + re-hash ({len} B)"), ms(*load), "", "",);
     }
     if let Some(p) = &pg_recovery {
         row!(
@@ -1371,10 +1159,7 @@ fn main() {
             "PostgreSQL row reads (`Backend::scan`, pages of 20 000)",
             secs(p.scan),
             ns_per(p.scan, entries),
-            format!(
-                "{:.0} % of PostgreSQL's `Node::open`",
-                100.0 * p.scan.as_secs_f64() / p.open.as_secs_f64()
-            ),
+            format!("{:.0} % of PostgreSQL's `Node::open`", 100.0 * p.scan.as_secs_f64() / p.open.as_secs_f64()),
         );
         row!(
             md,

@@ -4,14 +4,13 @@
 //! PostgreSQL commits are durable (`synchronous_commit` on) before `append` returns.
 
 use crate::{Backend, Result, StoreError};
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls};
 
 /// The first key of every granary advisory lock ("gran").
 const LOCK_SPACE: i32 = 0x6772_616e;
 /// The second key of the journal-wide writer lock (chain locks use the chain id).
 const JOURNAL_LOCK: i32 = -1;
-/// Rows fetched per round trip when scanning.
-const SCAN_PAGE: i64 = 20_000;
 
 pub struct PgBackend {
     client: Client,
@@ -83,25 +82,19 @@ impl Backend for PgBackend {
         Ok(())
     }
 
+    /// One streamed query: rows are visited as they arrive, so applying them overlaps the server
+    /// reading and sending the next ones.
     fn scan(&mut self, from: u64, visit: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<()> {
-        let mut next = from as i64;
-        loop {
-            let rows = self
-                .client
-                .query("SELECT seq, entry FROM journal WHERE seq >= $1 ORDER BY seq LIMIT $2", &[&next, &SCAN_PAGE])?;
-            let n = rows.len();
-            for row in &rows {
-                let seq: i64 = row.get(0);
-                let bytes: &[u8] = row.get(1);
-                if !visit(seq as u64, bytes) {
-                    return Ok(());
-                }
-                next = seq + 1;
-            }
-            if (n as i64) < SCAN_PAGE {
-                return Ok(());
+        let from = from as i64;
+        let mut rows = self.client.query_raw("SELECT seq, entry FROM journal WHERE seq >= $1 ORDER BY seq", [&from])?;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0);
+            let bytes: &[u8] = row.get(1);
+            if !visit(seq as u64, bytes) {
+                break;
             }
         }
+        Ok(())
     }
 
     fn truncate_from(&mut self, from: u64) -> Result<u64> {
