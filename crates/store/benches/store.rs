@@ -1156,7 +1156,7 @@ fn main() {
     if let Some(p) = &pg_recovery {
         row!(
             md,
-            "PostgreSQL row reads (`Backend::scan`, pages of 20 000)",
+            "PostgreSQL row reads (`Backend::scan`: one streamed query read on its own thread)",
             secs(p.scan),
             ns_per(p.scan, entries),
             format!("{:.0} % of PostgreSQL's `Node::open`", 100.0 * p.scan.as_secs_f64() / p.open.as_secs_f64()),
