@@ -33,9 +33,9 @@ impl World for Journaled {
     }
 }
 
-pub fn run_persisted(text: &str, location: &Location) -> Result<Vec<Value>, String> {
+pub fn run_persisted(text: &str, location: &Location, policy: SnapshotPolicy) -> Result<Vec<Value>, String> {
     let backend = location.open_writer().map_err(|e| e.to_string())?;
-    let (node, report) = Node::open(backend, SnapshotPolicy::default()).map_err(|e| e.to_string())?;
+    let (node, report) = Node::open(backend, policy).map_err(|e| e.to_string())?;
     eprintln!("store: {report}");
     let (lines, mut world) = granary_scenario::run_text_on(text, Journaled(node))?;
     world.0.snapshot().map_err(|e| e.to_string())?;

@@ -30,9 +30,23 @@ struct StoreArgs {
     /// A postgres:// URL: use PostgreSQL (scale-out) instead of the data folder.
     #[arg(long, global = true, env = "GRANARY_DB")]
     db: Option<String>,
+    /// Take a snapshot of the state every this many closed blocks…
+    #[arg(long, global = true, default_value_t = 1000)]
+    snapshot_every_blocks: u64,
+    /// …or every this many seconds, whichever comes first.
+    #[arg(long, global = true, default_value_t = 300)]
+    snapshot_every_secs: u64,
 }
 
 impl StoreArgs {
+    fn policy(&self) -> granary_store::SnapshotPolicy {
+        granary_store::SnapshotPolicy {
+            every_blocks: self.snapshot_every_blocks.max(1),
+            every: std::time::Duration::from_secs(self.snapshot_every_secs),
+            keep: 3,
+        }
+    }
+
     fn location(&self) -> Location {
         match &self.db {
             Some(url) => Location::Postgres(url.clone()),
@@ -87,9 +101,10 @@ enum JournalCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let location = cli.store.location();
+    let policy = cli.store.policy();
     let r = match cli.command {
         Command::Scenario { command: ScenarioCommand::Run { file, strict, persist } } => {
-            scenario_run(&file, strict, persist.then_some(&location))
+            scenario_run(&file, strict, persist.then_some((&location, policy)))
         }
         Command::Journal { command } => match command {
             JournalCommand::Verify => journal::verify(&location),
@@ -106,11 +121,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn scenario_run(file: &std::path::Path, strict: bool, persist: Option<&Location>) -> Result<ExitCode, String> {
+fn scenario_run(
+    file: &std::path::Path,
+    strict: bool,
+    persist: Option<(&Location, granary_store::SnapshotPolicy)>,
+) -> Result<ExitCode, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let lines = match persist {
         None => granary_scenario::run_text(&text),
-        Some(location) => journal::run_persisted(&text, location),
+        Some((location, policy)) => journal::run_persisted(&text, location, policy),
     }
     .map_err(|e| format!("{}: {e}", file.display()))?;
     let stdout = std::io::stdout();
