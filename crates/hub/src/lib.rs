@@ -1,0 +1,4 @@
+//! Granary's hub: turns the engine's exact state into the numbers a user decides by. Floats are
+//! allowed here (analytics), never in the engine.
+
+pub mod il;
