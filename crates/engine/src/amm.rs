@@ -38,6 +38,11 @@ pub struct CpPool {
     pub price_cumulative: [U256; 2],
     /// `blockTimestampLast` (uint32).
     pub block_timestamp_last: u32,
+    /// Σ amounts swapped in, per token (fee included), and Σ of the fee part
+    /// (`amount_in · fee_bps / 10000`): what the hub's trailing volume and fee APR read.
+    /// Saturating counters, outside the pair's arithmetic.
+    pub volume_in: [U256; 2],
+    pub fees_in: [U256; 2],
 }
 
 /// The part of a pool that changes after creation (what the undo log saves).
@@ -48,6 +53,8 @@ pub(crate) struct PoolState {
     fee_to: Option<Address>,
     price_cumulative: [U256; 2],
     block_timestamp_last: u32,
+    volume_in: [U256; 2],
+    fees_in: [U256; 2],
 }
 
 impl PoolState {
@@ -58,6 +65,8 @@ impl PoolState {
             fee_to: p.fee_to,
             price_cumulative: p.price_cumulative,
             block_timestamp_last: p.block_timestamp_last,
+            volume_in: p.volume_in,
+            fees_in: p.fees_in,
         }
     }
 
@@ -67,6 +76,8 @@ impl PoolState {
         p.fee_to = self.fee_to;
         p.price_cumulative = self.price_cumulative;
         p.block_timestamp_last = self.block_timestamp_last;
+        p.volume_in = self.volume_in;
+        p.fees_in = self.fees_in;
     }
 }
 
@@ -196,6 +207,8 @@ impl Engine {
             fee_to: None,
             price_cumulative: [U256::ZERO; 2],
             block_timestamp_last: 0,
+            volume_in: [U256::ZERO; 2],
+            fees_in: [U256::ZERO; 2],
         });
         self.pool_by_id.insert(id.to_string(), ix);
         self.created(Kind::Pool);
@@ -479,6 +492,11 @@ impl Engine {
         // K check, so on this path the check is an invariant (asserted in debug and test builds,
         // where the property and differential tests exercise it).
         debug_assert!(k_holds(reserves, balances, out_side, amount_out, fee), "UniswapV2: K");
+        let amount_in = balances[in_side] - reserves[in_side];
+        let fee_part = amount_in * fee / BPS;
+        let p = self.pool_mut(pool);
+        p.volume_in[in_side] = p.volume_in[in_side].saturating_add(amount_in);
+        p.fees_in[in_side] = p.fees_in[in_side].saturating_add(fee_part);
         self.update_reserves(pool, balances)
     }
 

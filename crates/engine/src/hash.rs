@@ -42,6 +42,7 @@ impl Engine {
             e.u64(p.lp_token as u64).addr(p.address).addr(p.creator).u32(p.fee_bps);
             e.u256(p.reserves[0]).u256(p.reserves[1]).u256(p.k_last).opt_addr(p.fee_to);
             e.u256(p.price_cumulative[0]).u256(p.price_cumulative[1]).u32(p.block_timestamp_last);
+            e.u256(p.volume_in[0]).u256(p.volume_in[1]).u256(p.fees_in[0]).u256(p.fees_in[1]);
         }
         e.u32(self.farms.len() as u32);
         for f in &self.farms {

@@ -12,7 +12,7 @@ use crate::state::{Chain, Engine, Minter, Token};
 use std::collections::BTreeMap;
 
 /// The encoding version this engine reads and writes (the first byte of `encode_state`).
-pub const STATE_ENCODING_VERSION: u8 = 1;
+pub const STATE_ENCODING_VERSION: u8 = 2;
 
 fn bad(why: impl Into<String>) -> EngineError {
     EngineError::Decode(why.into())
@@ -124,6 +124,8 @@ impl Engine {
                 fee_to: opt_addr(&mut d)?,
                 price_cumulative: [d.u256()?, d.u256()?],
                 block_timestamp_last: d.u32()?,
+                volume_in: [d.u256()?, d.u256()?],
+                fees_in: [d.u256()?, d.u256()?],
             };
             if p.fee_bps > crate::amm::MAX_FEE_BPS {
                 return Err(bad("pool fee out of range"));
