@@ -4,6 +4,7 @@
 
 pub mod history;
 pub mod il;
+pub mod interop;
 pub mod market;
 pub mod prices;
 pub mod rank;
