@@ -95,7 +95,7 @@ fn export_has_defillama_columns_in_order_and_reimports() {
 fn a_record_without_tvl_is_refused_with_its_index() {
     let doc =
         serde_json::json!([{"chain": "Ethereum", "symbol": "X", "tvlUsd": 1.0}, {"chain": "Ethereum", "symbol": "Y"}]);
-    let err = import(&doc).err().expect("refused");
+    let err = import(&doc).expect_err("refused");
     assert_eq!(err.index, 1);
     assert!(err.why.contains("tvlUsd"));
 }
