@@ -5,6 +5,7 @@
 #   - npm synthetix@2.102.1: the StakingRewards bytecode (publish/deployed/mainnet), run on revm
 #   - PyPI eth-account: independent EIP-712 digests and signatures
 #   - PyPI uniswappy: the Python AMM simulator, a benchmark peer
+#   - PyPI pandas: the ranking benchmark's peer
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 oracles="${GRANARY_ORACLES_DIR:-$root/.oracles}"
@@ -23,9 +24,9 @@ if [ ! -x "$oracles/venv/bin/python" ]; then
   echo "oracles: python venv"
   python3 -m venv "$oracles/venv"
 fi
-if ! "$oracles/venv/bin/python" -c 'import eth_account, uniswappy' 2>/dev/null; then
-  echo "oracles: pip install eth-account uniswappy"
-  "$oracles/venv/bin/pip" install --quiet --disable-pip-version-check 'eth-account==0.13.7' 'uniswappy==1.7.9'
+if ! "$oracles/venv/bin/python" -c 'import eth_account, uniswappy, pandas' 2>/dev/null; then
+  echo "oracles: pip install eth-account uniswappy pandas"
+  "$oracles/venv/bin/pip" install --quiet --disable-pip-version-check 'eth-account==0.13.7' 'uniswappy==1.7.9' 'pandas==3.1.1'
 fi
-"$oracles/venv/bin/python" -c 'import eth_account, uniswappy'
+"$oracles/venv/bin/python" -c 'import eth_account, uniswappy, pandas'
 echo "oracles: ready in $oracles"
