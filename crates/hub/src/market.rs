@@ -363,6 +363,14 @@ pub fn opportunities(
                     }
                 }
             };
+            // The APR shown is what holding to the unlock earns; say what leaving early slashes.
+            if let ExitRule::Penalty { penalty_pct, forfeit_rewards } = &early_exit {
+                flags.push(format!(
+                    "leaving before day {} costs {penalty_pct}% of principal{}",
+                    term.days,
+                    if *forfeit_rewards { " and all pending rewards" } else { "" }
+                ));
+            }
             out.push(Opportunity {
                 id: format!("stake:{}:{}d", sp.id, term.days),
                 kind: Kind::SingleStake,
