@@ -2,3 +2,4 @@
 //! allowed here (analytics), never in the engine.
 
 pub mod il;
+pub mod riskadj;
