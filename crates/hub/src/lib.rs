@@ -8,6 +8,7 @@ pub mod interop;
 pub mod market;
 pub mod prices;
 pub mod rank;
+pub mod riskadj;
 
 use granary_engine::Engine;
 use std::collections::BTreeMap;
