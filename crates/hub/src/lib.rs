@@ -2,6 +2,7 @@
 //! TVL, APR/APY, impermanent loss, risk grades, rug alerts and the ranked opportunity list. Floats
 //! are allowed here (analytics), never in the engine.
 
+pub mod assess;
 pub mod history;
 pub mod il;
 pub mod interop;
