@@ -175,7 +175,7 @@ mod tests {
         let q = h.pools.entry(0).or_default();
         let base = 1e18;
         for i in 0..200u64 {
-            let x = if i % 2 == 0 { 0.0 } else { 0.01 };
+            let x: f64 = if i % 2 == 0 { 0.0 } else { 0.01 };
             let r1 = (base * x.exp()) as u128;
             q.push_back(PoolSample {
                 t: i * 3600,
