@@ -227,6 +227,10 @@ impl Engine {
     pub fn farm_user(&self, fp: FarmPoolIx, who: Address) -> FarmUser {
         self.farm_users.get(&(fp, who)).copied().unwrap_or_default()
     }
+    /// Every farm user with something recorded, as (farm pool, address, user); unordered.
+    pub fn farm_users(&self) -> impl Iterator<Item = (FarmPoolIx, Address, &FarmUser)> {
+        self.farm_users.iter().map(|((fp, a), u)| (*fp, *a, u))
+    }
     pub fn staking_pools(&self) -> &[StakingPool] {
         &self.staking_pools
     }

@@ -2,13 +2,16 @@
 //! TVL, APR/APY, impermanent loss, risk grades, rug alerts and the ranked opportunity list. Floats
 //! are allowed here (analytics), never in the engine.
 
+pub mod alerts;
 pub mod assess;
 pub mod history;
 pub mod il;
 pub mod interop;
 pub mod market;
+pub mod metadata;
 pub mod prices;
 pub mod rank;
+pub mod risk;
 pub mod riskadj;
 
 use granary_engine::Engine;
