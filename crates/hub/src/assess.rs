@@ -128,6 +128,27 @@ pub fn risk_adjust(engine: &Engine, history: &History, book: &PriceBook, opps: &
         };
         let usd = |units: u64| gas_usd(engine, book, chain, units).unwrap_or(0.0);
         let years = plan.horizon_days.max(f64::from(o.lockup.days)) / 365.0;
+        let apr_reward = match reward_token_of(engine, o.target) {
+            Some(t) => {
+                let capped = exit_liquidity_capped_apr(
+                    engine,
+                    book,
+                    t,
+                    o.apr_reward.unwrap_or(0.0).max(0.0) / 100.0,
+                    plan.position_usd,
+                    years,
+                );
+                if capped < 0.5 * o.apr_reward.unwrap_or(0.0) / 100.0 {
+                    o.flags.push(format!(
+                        "rewards worth {:.0}% APR at today's price sell for {:.0}% through the reward token's pool",
+                        o.apr_reward.unwrap_or(0.0),
+                        capped * 100.0
+                    ));
+                }
+                capped
+            }
+            None => 0.0,
+        };
         let harvests = if o.apr_reward.unwrap_or(0.0) > 0.0 {
             (f64::from(plan.harvests_per_year) * years).round() as u32
         } else {
@@ -135,7 +156,7 @@ pub fn risk_adjust(engine: &Engine, history: &History, book: &PriceBook, opps: &
         };
         let inputs = riskadj::RiskInputs {
             apr_base: o.apr_base.unwrap_or(0.0) / 100.0,
-            apr_reward: o.apr_reward.unwrap_or(0.0).max(0.0) / 100.0,
+            apr_reward,
             compounding_per_year: 0,
             exposure,
             horizon_days: plan.horizon_days,
@@ -149,6 +170,45 @@ pub fn risk_adjust(engine: &Engine, history: &History, book: &PriceBook, opps: &
             o.apy_risk_adjusted = Some(r.apy_risk_adjusted * 100.0);
         }
     }
+}
+
+fn reward_token_of(engine: &Engine, target: Target) -> Option<usize> {
+    match target {
+        Target::Pool { .. } => None,
+        Target::FarmPool { ix } => Some(engine.farm(engine.farm_pool(ix).farm).reward_token),
+        Target::Staking { ix, .. } => Some(engine.staking_pool(ix).reward_token),
+    }
+}
+
+/// The reward APR that can actually be realised by selling the rewards through the pool that
+/// prices the reward token: `R` tokens sold into a constant-product pool with `x` of them and `y`
+/// USD on the other side fetch `y·R/(x+R)`, never more than `y` (fees and other sellers ignored,
+/// so this is an upper bound on what can be realised). `apr` is a fraction; so is the result.
+pub fn exit_liquidity_capped_apr(
+    engine: &Engine,
+    book: &PriceBook,
+    reward: usize,
+    apr: f64,
+    position_usd: f64,
+    years: f64,
+) -> f64 {
+    let (Some(q), true) = (book.quotes.get(&reward), apr > 0.0 && years > 0.0 && position_usd > 0.0) else {
+        return apr;
+    };
+    let crate::prices::PriceSource::Pool { pool, .. } = &q.source else { return apr };
+    let Ok(pix) = engine.pool_ix(pool) else { return apr };
+    let p = engine.pool(pix);
+    let Some(side) = p.side_of(reward) else { return apr };
+    let other = p.tokens[1 - side];
+    let scale = |t: usize| 10f64.powi(i32::from(engine.token(t).decimals));
+    let x = to_f64(p.reserves[side]) / scale(reward);
+    let y_usd = to_f64(p.reserves[1 - side]) / scale(other) * book.usd(other).unwrap_or(0.0);
+    if q.usd <= 0.0 || x <= 0.0 {
+        return apr;
+    }
+    let tokens = apr * position_usd * years / q.usd;
+    let realised = y_usd * tokens / (x + tokens);
+    (realised / position_usd / years).min(apr)
 }
 
 fn pair_exposure(history: &History, pool: usize, o: &mut Opportunity) -> Exposure {
