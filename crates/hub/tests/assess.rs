@@ -132,8 +132,7 @@ fn honest_and_dubious_farms_are_graded_risk_adjusted_and_ranked() {
         exec(&mut e, n, Action::Deposit { farm_pool: "H0".into(), amount: half });
         exec(&mut e, n, Action::Deposit { farm_pool: "M0".into(), amount: half / U256::from(4u8) });
     }
-    let mut hub = Hub::default();
-    hub.genesis_unix = 1_700_000_000;
+    let mut hub = Hub { genesis_unix: 1_700_000_000, ..Hub::default() };
     let mut honest = ProtocolInfo::named("Honest Finance");
     honest.launched_at_unix = Some(hub.genesis_unix - 500 * 86_400);
     honest.audits = vec![
