@@ -11,5 +11,6 @@
 
 pub mod evm;
 pub mod oracles;
+pub mod rng;
 pub mod staking_rewards;
 pub mod uniswap_v2;

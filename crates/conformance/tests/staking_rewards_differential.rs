@@ -34,12 +34,11 @@
 
 use alloy_primitives::{Address, U256};
 use granary_conformance::oracles;
+use granary_conformance::rng::Rng;
 use granary_conformance::staking_rewards::StakingRewardsEvm;
 use granary_engine::staking::{EarlyExit, Term};
 use granary_engine::state::PositionId;
 use granary_engine::{Action, Engine, Minter, Outcome};
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{RngCore, SeedableRng};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -75,44 +74,6 @@ const NEVER_ISSUED: PositionId = 1 << 40;
 
 fn pow2(bits: usize) -> U256 {
     U256::from(1u8) << bits
-}
-
-struct Rng(ChaCha8Rng);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0.next_u64() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + i64::try_from(self.below(u64::try_from(hi - lo + 1).unwrap_or(1))).unwrap_or(0)
-    }
-    /// Uniform in [2^(bits−1), 2^bits) (0 for bits ≤ 0, capped at 256 bits).
-    fn bits(&mut self, bits: i64) -> U256 {
-        if bits <= 0 {
-            return U256::ZERO;
-        }
-        let bits = bits.min(256) as usize;
-        let x = self.raw() >> (256 - bits);
-        x | (U256::from(1u8) << (bits - 1))
-    }
-    /// [`Rng::bits`] with a bit length in `[lo, hi]`, at least 1 (never zero).
-    fn bits_in(&mut self, lo: i64, hi: i64) -> U256 {
-        let b = self.range(lo, hi).max(1);
-        self.bits(b)
-    }
-    /// Uniform in [0, n).
-    fn below_u256(&mut self, n: U256) -> U256 {
-        if n.is_zero() {
-            return U256::ZERO;
-        }
-        self.raw() % n
-    }
-    fn raw(&mut self) -> U256 {
-        U256::from_limbs([self.0.next_u64(), self.0.next_u64(), self.0.next_u64(), self.0.next_u64()])
-    }
 }
 
 fn bit_len(x: u64) -> i64 {
@@ -560,7 +521,7 @@ struct Tally {
 #[test]
 fn engine_matches_synthetix_staking_rewards_bytecode_to_the_wei() {
     let artifacts = oracles::staking_rewards().expect("StakingRewards artifacts");
-    let mut rng = Rng(ChaCha8Rng::seed_from_u64(SEED));
+    let mut rng = Rng::seeded(SEED);
     let mut tally = Tally::default();
     for seq in 0..SEQUENCES {
         let start = 1_600_000_000 + rng.below(200_000_000);

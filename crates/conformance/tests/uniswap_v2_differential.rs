@@ -13,10 +13,9 @@
 
 use alloy_primitives::{Address, U256};
 use granary_conformance::oracles;
+use granary_conformance::rng::Rng;
 use granary_conformance::uniswap_v2::V2Evm;
 use granary_engine::{Action, Engine, Minter, Outcome};
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{RngCore, SeedableRng};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -29,43 +28,6 @@ const ACTORS: [Address; 3] =
     [Address::with_last_byte(0xa1), Address::with_last_byte(0xa2), Address::with_last_byte(0xa3)];
 const POOL: &str = "AB";
 const IDS: [&str; 2] = ["A", "B"];
-
-struct Rng(ChaCha8Rng);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0.next_u64() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + i64::try_from(self.below(u64::try_from(hi - lo + 1).unwrap_or(1))).unwrap_or(0)
-    }
-    /// Uniform in [2^(bits−1), 2^bits) (0 for bits ≤ 0, capped at 256 bits).
-    fn bits(&mut self, bits: i64) -> U256 {
-        if bits <= 0 {
-            return U256::ZERO;
-        }
-        let bits = bits.min(256) as usize;
-        let raw = U256::from_limbs([self.0.next_u64(), self.0.next_u64(), self.0.next_u64(), self.0.next_u64()]);
-        let x = raw >> (256 - bits);
-        x | (U256::from(1u8) << (bits - 1))
-    }
-    /// [`Rng::bits`] with a bit length drawn from `base + [lo, hi]`, at least 1 (never zero).
-    fn bits_near(&mut self, base: i64, lo: i64, hi: i64) -> U256 {
-        let b = (base + self.range(lo, hi)).max(1);
-        self.bits(b)
-    }
-    /// Uniform in [0, n).
-    fn below_u256(&mut self, n: U256) -> U256 {
-        if n.is_zero() {
-            return U256::ZERO;
-        }
-        let raw = U256::from_limbs([self.0.next_u64(), self.0.next_u64(), self.0.next_u64(), self.0.next_u64()]);
-        raw % n
-    }
-}
 
 fn bit_len(x: U256) -> i64 {
     x.bit_len() as i64
@@ -425,7 +387,7 @@ fn kind(step: &Step) -> usize {
 #[test]
 fn engine_matches_uniswap_v2_bytecode_to_the_wei() {
     let artifacts = oracles::v2_core().expect("Uniswap V2 core artifacts");
-    let mut rng = Rng(ChaCha8Rng::seed_from_u64(SEED));
+    let mut rng = Rng::seeded(SEED);
     let mut tally = Tally::default();
     for seq in 0..SEQUENCES {
         let start = match rng.below(4) {

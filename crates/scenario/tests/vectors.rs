@@ -8,13 +8,28 @@ fn vectors_dir() -> PathBuf {
 }
 
 fn check(name: &str) -> usize {
+    check_with(name, false)
+}
+
+/// Run the vector `name` step by step and compare each line with the expected one; with
+/// `restore_each_step`, the engine is first rebuilt from its own snapshot encoding at every step.
+fn check_with(name: &str, restore_each_step: bool) -> usize {
     let dir = vectors_dir();
     let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("scenario file");
     let expected = std::fs::read_to_string(dir.join(format!("{name}.expected.jsonl"))).expect("expected file");
-    let got = granary_scenario::run_text(&text).expect("scenario parses");
     let expected: Vec<Value> = expected.lines().map(|l| serde_json::from_str(l).expect("expected line")).collect();
-    assert_eq!(got.len(), expected.len(), "{name}: one output line per step");
-    for (g, e) in got.iter().zip(&expected) {
+    let steps = granary_scenario::parse_steps(&text).expect("scenario parses");
+    assert_eq!(steps.len(), expected.len(), "{name}: one expected line per step");
+    let mut runner = granary_scenario::Runner::new();
+    for (i, (step, e)) in steps.iter().zip(&expected).enumerate() {
+        if restore_each_step {
+            let bytes = runner.world.encode_state();
+            let restored =
+                granary_engine::Engine::decode_state(&bytes).unwrap_or_else(|err| panic!("{name} step {i}: {err}"));
+            assert_eq!(restored.encode_state(), bytes, "{name} step {i}: re-encoding differs");
+            runner.world = restored;
+        }
+        let g = runner.step_line(i, step);
         assert_eq!(g["step"], e["step"], "{name}: step numbers");
         assert_eq!(g["ok"], e["ok"], "{name} step {}: ok flag; got {g}", e["step"]);
         if e["ok"] == Value::Bool(true) {
@@ -27,6 +42,16 @@ fn check(name: &str) -> usize {
         }
     }
     expected.len()
+}
+
+fn vector_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(vectors_dir())
+        .expect("dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".expected.jsonl").map(str::to_string))
+        .collect();
+    names.sort();
+    names
 }
 
 #[test]
@@ -56,12 +81,7 @@ fn tiny_farm_309() {
 
 #[test]
 fn every_vector_in_the_folder_is_checked() {
-    let mut names: Vec<String> = std::fs::read_dir(vectors_dir())
-        .expect("dir")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|n| n.strip_suffix(".expected.jsonl").map(str::to_string))
-        .collect();
-    names.sort();
+    let names = vector_names();
     let total: usize = names.iter().map(|n| check(n)).sum();
     assert_eq!(names.len(), 5);
     assert_eq!(total, 802);
@@ -88,35 +108,6 @@ fn same_scenario_same_state_hash() {
 /// vector still matches, and the restored state encodes to the same bytes.
 #[test]
 fn snapshot_restore_before_every_step_changes_nothing() {
-    let mut names: Vec<String> = std::fs::read_dir(vectors_dir())
-        .expect("dir")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|n| n.strip_suffix(".expected.jsonl").map(str::to_string))
-        .collect();
-    names.sort();
-    let mut compared = 0;
-    for name in names {
-        let dir = vectors_dir();
-        let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("scenario");
-        let expected = std::fs::read_to_string(dir.join(format!("{name}.expected.jsonl"))).expect("expected");
-        let steps = granary_scenario::parse_steps(&text).expect("parses");
-        let mut runner = granary_scenario::Runner::new();
-        for (i, (step, want)) in steps.iter().zip(expected.lines()).enumerate() {
-            let bytes = runner.world.encode_state();
-            let restored =
-                granary_engine::Engine::decode_state(&bytes).unwrap_or_else(|e| panic!("{name} step {i}: {e}"));
-            assert_eq!(restored.encode_state(), bytes, "{name} step {i}: re-encoding differs");
-            runner.world = restored;
-            let got = runner.step_line(i, step);
-            let want: Value = serde_json::from_str(want).expect("line");
-            assert_eq!(got["ok"], want["ok"], "{name} step {i}: {got}");
-            if want["ok"] == Value::Bool(true) {
-                for (k, v) in want["result"].as_object().expect("result") {
-                    assert_eq!(&got["result"][k], v, "{name} step {i} field {k}");
-                }
-            }
-            compared += 1;
-        }
-    }
-    assert_eq!(compared, 802);
+    let total: usize = vector_names().iter().map(|n| check_with(n, true)).sum();
+    assert_eq!(total, 802);
 }
