@@ -173,7 +173,7 @@ pub fn decrypt(ks: &Keystore, passphrase: &[u8]) -> Result<SecretKey, WalletErro
     if !c.cipher.eq_ignore_ascii_case(CIPHER) {
         return Err(WalletError::UnsupportedCipher(c.cipher.clone()));
     }
-    let iv: [u8; 16] = decode_fixed("crypto.cipherparams.iv", &c.cipherparams.iv)?;
+    let iv = decode_iv(&c.cipherparams.iv)?;
     let ciphertext = hex::decode(&c.ciphertext)
         .map_err(|e| WalletError::Hex { field: "crypto.ciphertext", reason: e.to_string() })?;
     let expected: [u8; 32] = decode_fixed("crypto.mac", &c.mac)?;
@@ -208,8 +208,10 @@ fn mac(dk: &[u8], ciphertext: &[u8]) -> [u8; 32] {
 
 fn apply_aes_128_ctr(key: &[u8], iv: &[u8; 16], data: &mut [u8]) {
     use ctr::cipher::{KeyIvInit, StreamCipher};
-    let mut cipher = ctr::Ctr128BE::<aes::Aes128>::new(key.into(), iv.into());
-    cipher.apply_keystream(data);
+    // The key is 16 bytes of a derived key of at least 32 and the IV is 16 bytes: both fit.
+    if let Ok(mut cipher) = ctr::Ctr128BE::<aes::Aes128>::new_from_slices(key, iv) {
+        cipher.apply_keystream(data);
+    }
 }
 
 /// The derived key (at least 32 bytes) for `kdf` with `params`.
@@ -229,7 +231,7 @@ fn derive_key(kdf: &str, params: &KdfParams, passphrase: &[u8]) -> Result<Zeroiz
                     MAX_SCRYPT_MEMORY >> 20
                 )));
             }
-            let params = scrypt::Params::new(log_n, *r, *p, dklen)
+            let params = scrypt::Params::new(log_n, *r, *p)
                 .map_err(|e| WalletError::KdfParams(format!("scrypt n = {n}, r = {r}, p = {p}: {e}")))?;
             let mut out = Zeroizing::new(vec![0u8; dklen]);
             scrypt::scrypt(passphrase, &salt, &params, &mut out)
@@ -262,6 +264,19 @@ fn check_dklen(dklen: u32) -> Result<usize, WalletError> {
         return Err(WalletError::KdfParams(format!("dklen = {dklen} must be within 32..=64")));
     }
     Ok(dklen as usize)
+}
+
+/// The IV is the initial value of a 128-bit big-endian counter. eth-keyfile (Python) writes it
+/// as that integer in hex, without leading zero bytes, so a shorter IV is zero-padded on the left.
+fn decode_iv(text: &str) -> Result<[u8; 16], WalletError> {
+    let field = "crypto.cipherparams.iv";
+    let bytes = hex::decode(text).map_err(|e| WalletError::Hex { field, reason: e.to_string() })?;
+    if bytes.len() > 16 {
+        return Err(WalletError::Hex { field, reason: format!("{} bytes, expected 16", bytes.len()) });
+    }
+    let mut iv = [0u8; 16];
+    iv[16 - bytes.len()..].copy_from_slice(&bytes);
+    Ok(iv)
 }
 
 fn decode_fixed<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N], WalletError> {
@@ -321,5 +336,18 @@ mod tests {
         v.version = 1;
         assert!(matches!(Keystore::from_json(&v.to_json()), Err(WalletError::UnsupportedVersion(1))));
         assert_eq!(WalletError::WrongPassphrase.to_string(), "wrong passphrase (MAC mismatch)");
+    }
+
+    #[test]
+    fn short_iv_is_a_counter_without_leading_zeros() {
+        let key = dev_key("erin");
+        let mut iv = [0u8; 16];
+        iv[2..].copy_from_slice(&[0x5a; 14]);
+        let ks = encrypt_with(&key, b"pw", ScryptParams::TEST, [1; 32], iv, [2; 16]).expect("encrypts");
+        let mut short = ks.clone();
+        short.crypto.cipherparams.iv = hex::encode(&iv[2..]);
+        assert_eq!(decrypt(&short, b"pw").expect("decrypts"), key);
+        short.crypto.cipherparams.iv = hex::encode([1u8; 17]);
+        assert!(matches!(decrypt(&short, b"pw"), Err(WalletError::Hex { .. })));
     }
 }
