@@ -1,6 +1,7 @@
 //! `granary`: the command line of the platform.
 
 mod journal;
+mod wallet;
 
 use clap::{Args, Parser, Subcommand};
 use granary_store::Location;
@@ -67,6 +68,11 @@ enum Command {
         #[command(subcommand)]
         command: JournalCommand,
     },
+    /// Keys in Ethereum keystore v3 files under <data dir>/wallet.
+    Wallet {
+        #[command(subcommand)]
+        command: wallet::WalletCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -111,6 +117,7 @@ fn main() -> ExitCode {
             JournalCommand::Export { from } => journal::export(&location, from),
             JournalCommand::Status => journal::status(&location),
         },
+        Command::Wallet { command } => wallet::run(&cli.store.data_dir, command),
     };
     match r {
         Ok(code) => code,
