@@ -1,0 +1,13 @@
+//! Granary's lab: real market data for experiments and demos. Item 1 is the daily USD price
+//! series shipped in `data/prices/` (see `data/prices/PROVENANCE.md`) and a strict, typed reader
+//! for them. Floats are fine here: this is analytics input, never engine state.
+
+pub mod data;
+pub mod date;
+pub mod prices;
+
+pub use date::{Date, DateError, SECONDS_PER_DAY};
+pub use prices::{
+    DailySeries, DataError, Gap, GapPolicy, PriceTable, Problem, read_series, read_series_with, read_wide,
+    read_wide_with,
+};
