@@ -224,6 +224,7 @@ impl Ctx {
         protocol: &str,
         code: &str,
         sym: &str,
+        fixed: bool,
         supply: f64,
         price: f64,
         pair: &str,
@@ -232,22 +233,49 @@ impl Ctx {
         let chain = chain_of(code)?;
         let dep = deployer(protocol);
         let id = tok(code, sym);
-        self.b.tx(
-            &dep,
-            Action::CreateToken {
+        if fixed {
+            // Fixed supply, already spread among holders at genesis; what the protocol itself
+            // needs (its liquidity, its reward budgets) is minted to it as it needs it.
+            self.b.sys(SystemOp::CreateToken {
                 id: id.clone(),
-                chain_id: chain.chain_id,
+                chain: chain.id.to_string(),
                 symbol: sym.to_string(),
                 decimals: 18,
-                initial_supply: units(supply, 18),
-            },
-        )?;
-        self.b.token_owner.insert(id.clone(), dep.clone());
+                minter: None,
+            })?;
+            let holders: Vec<String> = (0..LPS).map(lp_name).chain((0..DEPOSITORS).map(depositor_name)).collect();
+            for who in &holders {
+                let amount = units(supply / holders.len() as f64 * self.b.jitter(0.5, 1.5), 18);
+                self.b.give(&id, who, amount)?;
+            }
+        } else {
+            // Deployed by the team with the whole supply in its hands (minter: the deployer).
+            self.b.tx(
+                &dep,
+                Action::CreateToken {
+                    id: id.clone(),
+                    chain_id: chain.chain_id,
+                    symbol: sym.to_string(),
+                    decimals: 18,
+                    initial_supply: units(supply, 18),
+                },
+            )?;
+            self.b.token_owner.insert(id.clone(), dep.clone());
+        }
         self.prices.insert(id.clone(), price);
         let pair_id = tok(code, pair);
         let pool = format!("{}-{code}-{sym}-{pair}", protocol.to_ascii_lowercase());
         self.create_pool(&dep, &pool, &id, &pair_id, protocol)?;
-        self.add_liquidity(&dep, &pool, depth_usd)?;
+        if fixed {
+            // Protocol-owned liquidity is a third of the pool; the market provides the rest.
+            self.add_liquidity(&dep, &pool, depth_usd / 3.0)?;
+            for i in 0..LPS {
+                let usd = depth_usd * 2.0 / 3.0 / LPS as f64 * self.b.jitter(0.6, 1.4);
+                self.add_liquidity(&lp_name(i), &pool, usd)?;
+            }
+        } else {
+            self.add_liquidity(&dep, &pool, depth_usd)?;
+        }
         Ok(id)
     }
 
@@ -282,6 +310,9 @@ impl Ctx {
         if funding == Funding::Budget {
             // A year of emissions up front.
             let budget = rps * U256::from(365 * DAY);
+            if self.b.token_owner.get(reward) != Some(&dep) {
+                self.b.give(reward, &dep, budget)?;
+            }
             self.b.tx(&dep, Action::FundFarm { farm: id.to_string(), amount: budget })?;
         }
         Ok(rps)
@@ -498,13 +529,13 @@ pub(crate) fn build(seed: u64) -> Result<World, ApplyError> {
         website: Some("https://threshing.example".into()),
         ..Default::default()
     })?;
-    let thr = cx.protocol_token("Threshing", "eth", "THR", 250e6, 1.25, "WETH", 3.2e6)?;
+    let thr = cx.protocol_token("Threshing", "eth", "THR", true, 250e6, 1.25, "WETH", 3.2e6)?;
     cx.farm("Threshing", "threshing-eth", &thr, 22e6, 0.09, Funding::Budget, TIMELOCK_S)?;
     cx.farm_pool("Threshing", "threshing-eth", "thr-eth-0", &ms_pool("eth", "WETH", "USDC"), 40, 0, 9e6)?;
     cx.farm_pool("Threshing", "threshing-eth", "thr-eth-1", &ms_pool("eth", "WBTC", "WETH"), 30, 0, 6e6)?;
     cx.farm_pool("Threshing", "threshing-eth", "thr-eth-2", &ms_pool("eth", "USDC", "USDT"), 10, 0, 5e6)?;
     cx.farm_pool("Threshing", "threshing-eth", "thr-eth-3", "threshing-eth-THR-WETH", 20, 0, 1.2e6)?;
-    let thr_arb = cx.protocol_token("Threshing", "arb", "THR", 60e6, 1.25, "WETH", 1.4e6)?;
+    let thr_arb = cx.protocol_token("Threshing", "arb", "THR", true, 60e6, 1.25, "WETH", 1.4e6)?;
     cx.farm("Threshing", "threshing-arb", &thr_arb, 9e6, 0.12, Funding::Budget, TIMELOCK_S)?;
     cx.farm_pool("Threshing", "threshing-arb", "thr-arb-0", &ms_pool("arb", "WETH", "USDC"), 50, 0, 5e6)?;
     cx.farm_pool("Threshing", "threshing-arb", "thr-arb-1", &ms_pool("arb", "ARB", "WETH"), 30, 0, 2.5e6)?;
@@ -524,7 +555,7 @@ pub(crate) fn build(seed: u64) -> Result<World, ApplyError> {
         }],
         ..Default::default()
     })?;
-    let hay = cx.protocol_token("Haybale", "bsc", "HAY", 120e6, 2.4, "WBNB", 4.5e6)?;
+    let hay = cx.protocol_token("Haybale", "bsc", "HAY", false, 120e6, 2.4, "WBNB", 4.5e6)?;
     cx.farm("Haybale", "haybale-chef", &hay, 16e6, 0.22, Funding::Minted, DAY)?;
     cx.farm_pool("Haybale", "haybale-chef", "hay-0", &ms_pool("bsc", "WBNB", "USDT"), 30, 0, 6e6)?;
     cx.farm_pool("Haybale", "haybale-chef", "hay-1", &ms_pool("bsc", "BTCB", "WBNB"), 20, 0, 3e6)?;
@@ -541,10 +572,10 @@ pub(crate) fn build(seed: u64) -> Result<World, ApplyError> {
         ..Default::default()
     })?;
     let terms = [(0, 10_000), (30, 12_000), (90, 15_000), (180, 20_000), (365, 30_000)];
-    let grnt_pol = cx.protocol_token("Granite", "pol", "GRNT", 40e6, 0.62, "WMATIC", 1.8e6)?;
+    let grnt_pol = cx.protocol_token("Granite", "pol", "GRNT", true, 40e6, 0.62, "WMATIC", 1.8e6)?;
     let penalised = EarlyExit::Penalty { penalty_bps: 1_000, forfeit_rewards: true, to: PenaltyTo::Stakers };
     cx.staking_pool("Granite", "granite-pol", &grnt_pol, &grnt_pol, &terms, penalised, 3.5e6, 0.14, 180)?;
-    let grnt_avax = cx.protocol_token("Granite", "avax", "GRNT", 25e6, 0.62, "WAVAX", 1.1e6)?;
+    let grnt_avax = cx.protocol_token("Granite", "avax", "GRNT", true, 25e6, 0.62, "WAVAX", 1.1e6)?;
     let to_treasury = EarlyExit::Penalty { penalty_bps: 2_500, forfeit_rewards: false, to: PenaltyTo::Treasury };
     cx.staking_pool("Granite", "granite-avax", &grnt_avax, &grnt_avax, &terms, to_treasury, 2.2e6, 0.18, 180)?;
 
@@ -556,7 +587,7 @@ pub(crate) fn build(seed: u64) -> Result<World, ApplyError> {
         website: Some("https://orchard.example".into()),
         ..Default::default()
     })?;
-    let orch = cx.protocol_token("Orchard", "base", "ORCH", 30e6, 0.95, "WETH", 2.1e6)?;
+    let orch = cx.protocol_token("Orchard", "base", "ORCH", true, 30e6, 0.95, "WETH", 2.1e6)?;
     let locked = [(30, 10_000), (90, 13_000), (180, 17_000), (365, 25_000)];
     let usdc_base = tok("base", "USDC");
     cx.staking_pool("Orchard", "orchard-stake", &orch, &usdc_base, &locked, EarlyExit::Forbidden, 2.6e6, 0.11, 90)?;
@@ -578,7 +609,7 @@ pub(crate) fn build(seed: u64) -> Result<World, ApplyError> {
         website: Some("https://silt.example".into()),
         ..Default::default()
     })?;
-    let silt = cx.protocol_token("Silt", "avax", "SILT", 80e6, 0.18, "WAVAX", 0.9e6)?;
+    let silt = cx.protocol_token("Silt", "avax", "SILT", true, 80e6, 0.18, "WAVAX", 0.9e6)?;
     cx.farm("Silt", "silt-farm", &silt, 4e6, 0.35, Funding::Budget, 6 * 3_600)?;
     cx.farm_pool("Silt", "silt-farm", "silt-0", &ms_pool("avax", "WAVAX", "USDC"), 40, 50, 2e6)?;
     cx.farm_pool("Silt", "silt-farm", "silt-1", &ms_pool("avax", "BTC.b", "WAVAX"), 20, 50, 0.9e6)?;
@@ -592,7 +623,7 @@ pub(crate) fn build(seed: u64) -> Result<World, ApplyError> {
         notes: Some("anonymous team; contracts unverified".into()),
         ..Default::default()
     })?;
-    let moon = cx.protocol_token("Mooncrop", "bsc", "MOON", 50e6, 0.08, "WBNB", 0.6e6)?;
+    let moon = cx.protocol_token("Mooncrop", "bsc", "MOON", false, 50e6, 0.08, "WBNB", 0.6e6)?;
     cx.farm("Mooncrop", "mooncrop-chef", &moon, 2.4e6, 6.5, Funding::Minted, 0)?;
     cx.farm_pool("Mooncrop", "mooncrop-chef", "moon-0", "mooncrop-bsc-MOON-WBNB", 40, 0, 0.35e6)?;
     cx.farm_pool("Mooncrop", "mooncrop-chef", "moon-1", &ms_pool("bsc", "WBNB", "USDT"), 35, 400, 1.7e6)?;
@@ -605,7 +636,7 @@ pub(crate) fn build(seed: u64) -> Result<World, ApplyError> {
         website: Some("https://hyperyield.example".into()),
         ..Default::default()
     })?;
-    let hyper = cx.protocol_token("Hyperyield", "pol", "HYPER", 2e6, 0.40, "WMATIC", 0.3e6)?;
+    let hyper = cx.protocol_token("Hyperyield", "pol", "HYPER", false, 2e6, 0.40, "WMATIC", 0.3e6)?;
     cx.farm("Hyperyield", "hyper-farm", &hyper, 1.2e6, 420.0, Funding::Minted, DAY)?;
     cx.farm_pool("Hyperyield", "hyper-farm", "hyper-0", "hyperyield-pol-HYPER-WMATIC", 50, 0, 0.25e6)?;
     cx.farm_pool("Hyperyield", "hyper-farm", "hyper-1", &ms_pool("pol", "WMATIC", "USDC"), 30, 200, 0.8e6)?;

@@ -79,3 +79,38 @@ fn the_scheduled_rug_raises_the_migrator_alerts() {
     assert!(kinds.contains(&AlertKind::MigratorSet), "{kinds:?}");
     assert!(kinds.contains(&AlertKind::MigratorDrain), "{kinds:?}");
 }
+
+#[test]
+fn seeding_resumes_and_its_transactions_survive_the_wire() {
+    let world = seed(42);
+    let mut whole = Engine::new();
+    if let Err(e) = world.apply(&mut whole) {
+        panic!("{e}");
+    }
+    let half = world.ops.len() / 2;
+    let mut resumed = Engine::new();
+    for op in &world.ops[..half] {
+        if let Err(e) = op.apply(&mut resumed) {
+            panic!("{e}");
+        }
+    }
+    if let Err(e) = world.apply_from(&mut resumed, half) {
+        panic!("{e}");
+    }
+    assert_eq!(whole.state_hash(), resumed.state_hash());
+    for op in &world.ops {
+        if let granary_world::Seed::Tx(stx) = op {
+            let back = granary_engine::SignedTransaction::from_bytes(&stx.to_bytes());
+            assert_eq!(back.as_ref(), Ok(stx));
+        }
+    }
+}
+
+#[test]
+fn a_second_apply_on_the_same_engine_is_refused() {
+    let (world, mut engine) = seeded(42);
+    let before = engine.state_hash();
+    assert!(world.apply(&mut engine).is_err());
+    // The first step (creating a chain that exists) is refused and changes nothing.
+    assert_eq!(engine.state_hash(), before);
+}
