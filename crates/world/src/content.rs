@@ -15,8 +15,10 @@ const DAY: u64 = 86_400;
 const YEAR_S: f64 = 365.0 * 86_400.0;
 /// Two days: the honest farms' timelock, and how long the seeding waits before running what it queued.
 const TIMELOCK_S: u64 = 2 * DAY;
+/// Hours of trading on the exchange after the deposits, one block of swaps an hour.
+const TRADING_HOURS: u64 = 24;
 /// Chain time at which the seeding ends on every chain.
-pub const SEED_END: u64 = TIMELOCK_S + 3_600;
+pub const SEED_END: u64 = TIMELOCK_S + TRADING_HOURS * 3_600;
 /// Chain time of the rug: the migrator is set three days after the seeding ends.
 const RUG_AT: u64 = SEED_END + 3 * DAY;
 
@@ -140,6 +142,7 @@ const MILLSTONE_POOLS: &[(&str, &str, &str, f64)] = &[
 ];
 
 const LPS: usize = 9;
+const TRADER: &str = "trader";
 const DEPOSITORS: usize = 14;
 
 fn tok(code: &str, sym: &str) -> String {
@@ -424,6 +427,32 @@ impl Ctx {
         Ok(())
     }
 
+    /// The trader swaps a small share of one side's reserve through `pool` and swaps the output back.
+    fn round_trip(&mut self, pool: &str) -> Result<(), ApplyError> {
+        let e = &self.b.engine;
+        let reserves = e.pool(e.pool_ix(pool).map_err(|e| fail(e.to_string()))?).reserves;
+        let side = usize::from(self.b.jitter(0.0, 1.0) < 0.5);
+        let reserve = reserves[side];
+        let [a, b] = self.pool_tokens(pool)?;
+        let (tin, tout) = if side == 0 { (a, b) } else { (b, a) };
+        // 0.1–0.4 % of the reserve each way.
+        let share = (self.b.jitter(0.001, 0.004) * 1e6) as u64;
+        let amount_in = reserve * U256::from(share) / U256::from(1_000_000u64);
+        if amount_in.is_zero() {
+            return Ok(());
+        }
+        self.b.give(&tin, TRADER, amount_in)?;
+        let path = vec![pool.to_string()];
+        let out = self
+            .b
+            .tx(TRADER, Action::SwapExactIn { path: path.clone(), token_in: tin, amount_in, min_out: U256::ZERO })?;
+        if let Outcome::Swapped { amount_out, .. } = out {
+            self.b
+                .tx(TRADER, Action::SwapExactIn { path, token_in: tout, amount_in: amount_out, min_out: U256::ZERO })?;
+        }
+        Ok(())
+    }
+
     fn protocol(&mut self, info: ProtocolInfo) -> Result<(), ApplyError> {
         let name = info.name.clone();
         let addr = self.b.address(&deployer(&name))?;
@@ -463,6 +492,7 @@ pub(crate) fn build(seed: u64) -> Result<World, ApplyError> {
         cx.b.actor(&deployer(p), Role::Deployer, Some(p));
     }
     cx.b.actor("mooncrop-migrator", Role::Migrator, Some("Mooncrop"));
+    cx.b.actor(TRADER, Role::Trader, None);
     for i in 0..LPS {
         cx.b.actor(&lp_name(i), Role::LiquidityProvider, None);
     }
@@ -650,7 +680,14 @@ pub(crate) fn build(seed: u64) -> Result<World, ApplyError> {
     for (fp, stake, usd) in std::mem::take(&mut cx.deposits) {
         cx.fill_farm_pool(&fp, &stake, usd)?;
     }
-    cx.advance_all(SEED_END - TIMELOCK_S)?;
+    // A day of trading: each hour a trader takes a round trip through every exchange pool, so
+    // that the pools have volume and their LPs fees.
+    for _ in 0..TRADING_HOURS {
+        for &(code, a, b, _) in MILLSTONE_POOLS {
+            cx.round_trip(&ms_pool(code, a, b))?;
+        }
+        cx.advance_all(3_600)?;
+    }
 
     // ----- the schedule: Mooncrop's rug, checked on a copy of the seeded state -----
     let mut future = cx.b.engine.clone();

@@ -54,6 +54,8 @@ pub enum Role {
     LiquidityProvider,
     /// Deposits in farms and stakes in staking pools.
     Depositor,
+    /// Trades on the exchange (the pools' volume).
+    Trader,
     /// The address a rug's migrator moves the staked tokens to.
     Migrator,
 }
@@ -140,6 +142,18 @@ impl World {
     /// Apply the seeding to `engine` (normally a fresh one), in order, stopping at the first error.
     pub fn apply(&self, engine: &mut Engine) -> Result<(), ApplyError> {
         self.apply_from(engine, 0)
+    }
+
+    /// Apply the seeding, calling `after_block` after every closed block (every `Advance`), so
+    /// that a hub can observe the world as it is built.
+    pub fn apply_observing(&self, engine: &mut Engine, mut after_block: impl FnMut(&Engine)) -> Result<(), ApplyError> {
+        for (index, op) in self.ops.iter().enumerate() {
+            op.apply(engine).map_err(|error| ApplyError { index, kind: op.kind(), error })?;
+            if matches!(op, Seed::System(SystemOp::Advance { .. })) {
+                after_block(engine);
+            }
+        }
+        Ok(())
     }
 
     /// Apply the seeding from step `start` on (to resume after the first `start` steps were applied).

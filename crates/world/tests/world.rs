@@ -40,9 +40,12 @@ fn same_seed_same_state_other_seed_differs() {
 
 #[test]
 fn the_hub_sees_the_world() {
-    let (world, engine) = seeded(42);
+    let world = seed(42);
+    let mut engine = Engine::new();
     let mut hub = world.hub();
-    hub.observe(&engine);
+    if let Err(e) = world.apply_observing(&mut engine, |e| hub.observe(e)) {
+        panic!("{e}");
+    }
     let opps = hub.assess(&engine, Plan::default());
     for o in &opps {
         eprintln!(
@@ -58,6 +61,9 @@ fn the_hub_sees_the_world() {
     let grades: Vec<char> = opps.iter().filter_map(|o| o.grade).collect();
     assert!(grades.iter().any(|g| matches!(g, 'A' | 'B')), "{grades:?}");
     assert!(grades.iter().any(|g| matches!(g, 'E' | 'F')), "{grades:?}");
+    // The day of trading gives the exchange's pools fees.
+    let with_fees = opps.iter().filter(|o| o.project == "Millstone" && o.apr_base.is_some_and(|a| a > 0.0)).count();
+    assert!(with_fees >= 20, "{with_fees} Millstone pools with a base APR");
 }
 
 #[test]
