@@ -17,78 +17,11 @@ use granary_engine::staking::{EarlyExit, PenaltyTo, Term};
 use granary_engine::tx::{self, SignedTransaction, Transaction, dev_key, key_address, recover};
 use granary_engine::{Address, B256, EngineError, U256};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-/// The eth-account release this oracle was verified with.
-const ETH_ACCOUNT_PIN: &str = "eth-account==0.13.7";
 
 /// secp256k1 group order n.
 const ORDER: U256 = U256::from_limbs([0xbfd25e8cd0364141, 0xbaaedce6af48a03b, 0xfffffffffffffffe, 0xffffffffffffffff]);
-
-// ---------------------------------------------------------------------------------------------
-// Interpreter discovery
-// ---------------------------------------------------------------------------------------------
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn has_eth_account(python: &Path) -> bool {
-    Command::new(python).args(["-c", "import eth_account"]).output().map(|o| o.status.success()).unwrap_or(false)
-}
-
-fn run_or_panic(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot start {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{cmd:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A Python interpreter that can `import eth_account`, creating the oracle venv if needed.
-fn python_with_eth_account() -> PathBuf {
-    if let Some(p) = std::env::var_os("GRANARY_PYTHON") {
-        let p = PathBuf::from(p);
-        assert!(
-            has_eth_account(&p),
-            "GRANARY_PYTHON={} cannot `import eth_account`: install it with `{} -m pip install {ETH_ACCOUNT_PIN}` or unset GRANARY_PYTHON",
-            p.display(),
-            p.display()
-        );
-        return p;
-    }
-    let venv = workspace_root().join(".oracles/venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        run_or_panic(
-            Command::new("python3").arg("-m").arg("venv").arg(&venv),
-            "creating the eth_account oracle venv with `python3 -m venv` (is python3 with the venv module installed?)",
-        );
-    }
-    if !has_eth_account(&python) {
-        run_or_panic(
-            Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--quiet",
-                ETH_ACCOUNT_PIN,
-            ]),
-            "installing eth-account into the oracle venv (needs access to PyPI)",
-        );
-    }
-    assert!(
-        has_eth_account(&python),
-        "{} still cannot `import eth_account` after installing {ETH_ACCOUNT_PIN}",
-        python.display()
-    );
-    python
-}
 
 // ---------------------------------------------------------------------------------------------
 // The transaction set
@@ -429,7 +362,7 @@ struct OracleResult {
 
 /// Run the oracle over `(key, tx, our signature)` triples.
 fn run_oracle(inputs: &[(SecretKey, Transaction, [u8; 65])]) -> (String, Vec<OracleResult>) {
-    let python = python_with_eth_account();
+    let python = granary_testkit::python_with_eth_account();
     let mut doc = String::from(r#"{"cases":["#);
     for (i, (key, tx, sig)) in inputs.iter().enumerate() {
         if i > 0 {
