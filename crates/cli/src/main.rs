@@ -1,6 +1,8 @@
 //! `granary`: the command line of the platform.
 
+mod client;
 mod journal;
+mod up;
 mod wallet;
 
 use clap::{Args, Parser, Subcommand};
@@ -73,6 +75,105 @@ enum Command {
         #[command(subcommand)]
         command: wallet::WalletCommand,
     },
+    /// Run the platform: store, hub, live demo market, API and dashboard on 127.0.0.1.
+    Up(up::UpArgs),
+    /// Opportunities of a running `up`, ranked (filters and sorts of the hub).
+    Pools {
+        #[command(flatten)]
+        conn: client::Conn,
+        #[command(flatten)]
+        filter: client::PoolsArgs,
+    },
+    /// Balances and positions across chains of a wallet address (default: the wallet's key).
+    Positions {
+        address: Option<String>,
+        #[command(flatten)]
+        conn: client::Conn,
+    },
+    /// Rug and exploit alerts.
+    Alerts {
+        #[arg(long)]
+        chain: Option<String>,
+        #[command(flatten)]
+        conn: client::Conn,
+    },
+    /// Stake AMOUNT (whole tokens) in a staking pool for a term.
+    Stake {
+        staking_pool: String,
+        amount: String,
+        /// Lock term in days (0 = flexible, if the pool offers it).
+        #[arg(long, default_value_t = 0)]
+        term: u32,
+        #[command(flatten)]
+        conn: client::Conn,
+        #[command(flatten)]
+        sign: client::SignArgs,
+    },
+    /// Close a staking position (the preview shows any early-exit penalty).
+    Unstake {
+        position: u64,
+        #[command(flatten)]
+        conn: client::Conn,
+        #[command(flatten)]
+        sign: client::SignArgs,
+    },
+    /// Harvest a farm pool's rewards, or claim a staking position's (--position).
+    Harvest {
+        farm_pool: Option<String>,
+        #[arg(long, conflicts_with = "farm_pool")]
+        position: Option<u64>,
+        #[command(flatten)]
+        conn: client::Conn,
+        #[command(flatten)]
+        sign: client::SignArgs,
+    },
+    /// Swap AMOUNT (whole tokens) of TOKEN_IN in POOL.
+    Swap {
+        pool: String,
+        token_in: String,
+        amount: String,
+        #[command(flatten)]
+        conn: client::Conn,
+        #[command(flatten)]
+        sign: client::SignArgs,
+    },
+    /// Add liquidity: AMOUNT0 of token 0 and AMOUNT1 of token 1 (whole tokens).
+    Add {
+        pool: String,
+        amount0: String,
+        amount1: String,
+        #[command(flatten)]
+        conn: client::Conn,
+        #[command(flatten)]
+        sign: client::SignArgs,
+    },
+    /// Remove LIQUIDITY LP tokens (whole tokens) from POOL.
+    Remove {
+        pool: String,
+        liquidity: String,
+        #[command(flatten)]
+        conn: client::Conn,
+        #[command(flatten)]
+        sign: client::SignArgs,
+    },
+    /// Deposit AMOUNT (whole tokens) of the stake token in a farm pool.
+    Deposit {
+        farm_pool: String,
+        amount: String,
+        #[command(flatten)]
+        conn: client::Conn,
+        #[command(flatten)]
+        sign: client::SignArgs,
+    },
+    /// Withdraw AMOUNT (whole tokens) from a farm pool.
+    Withdraw {
+        farm_pool: String,
+        amount: String,
+        #[command(flatten)]
+        conn: client::Conn,
+        #[command(flatten)]
+        sign: client::SignArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -118,6 +219,8 @@ fn main() -> ExitCode {
             JournalCommand::Status => journal::status(&location),
         },
         Command::Wallet { command } => wallet::run(&cli.store.data_dir, command),
+        Command::Up(args) => up::run(&cli.store.data_dir, location, policy, &args),
+        cmd => return client_command(&cli.store.data_dir, cmd),
     };
     match r {
         Ok(code) => code,
@@ -126,6 +229,41 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn client_command(data_dir: &std::path::Path, cmd: Command) -> ExitCode {
+    use client::Ask;
+    let r = match &cmd {
+        Command::Pools { conn, filter } => client::pools(conn, filter),
+        Command::Positions { address, conn } => client::positions(conn, data_dir, address.as_deref()),
+        Command::Alerts { chain, conn } => client::alerts(conn, chain.as_deref()),
+        Command::Stake { staking_pool, amount, term, conn, sign } => {
+            client::act(conn, data_dir, sign, Ask::Stake { pool: staking_pool, amount, term_days: *term })
+        }
+        Command::Unstake { position, conn, sign } => {
+            client::act(conn, data_dir, sign, Ask::Unstake { position: *position })
+        }
+        Command::Harvest { farm_pool, position, conn, sign } => {
+            client::act(conn, data_dir, sign, Ask::Harvest { farm_pool: farm_pool.as_deref(), position: *position })
+        }
+        Command::Swap { pool, token_in, amount, conn, sign } => {
+            client::act(conn, data_dir, sign, Ask::Swap { pool, token_in, amount })
+        }
+        Command::Add { pool, amount0, amount1, conn, sign } => {
+            client::act(conn, data_dir, sign, Ask::Add { pool, amount0, amount1 })
+        }
+        Command::Remove { pool, liquidity, conn, sign } => {
+            client::act(conn, data_dir, sign, Ask::Remove { pool, liquidity })
+        }
+        Command::Deposit { farm_pool, amount, conn, sign } => {
+            client::act(conn, data_dir, sign, Ask::Deposit { farm_pool, amount })
+        }
+        Command::Withdraw { farm_pool, amount, conn, sign } => {
+            client::act(conn, data_dir, sign, Ask::Withdraw { farm_pool, amount })
+        }
+        _ => Err(client::Failure::Other("unreachable command".into())),
+    };
+    client::exit(r)
 }
 
 fn scenario_run(

@@ -147,7 +147,7 @@ pub fn run(data_dir: &Path, command: WalletCommand) -> Result<ExitCode, String> 
 impl PassphraseArgs {
     /// The passphrase from --passphrase-file, else $GRANARY_PASSPHRASE, else the terminal (asked
     /// twice when `new` is set). A new key is never stored under an empty passphrase.
-    fn read(&self, new: bool) -> Result<Vec<u8>, String> {
+    pub(crate) fn read(&self, new: bool) -> Result<Vec<u8>, String> {
         let pass = if let Some(file) = &self.passphrase_file {
             let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
@@ -212,7 +212,7 @@ fn read_key_file(file: &Path) -> Result<SecretKey, String> {
 }
 
 /// A 20-byte address; mixed case must be a valid EIP-55 checksum.
-fn parse_address(s: &str) -> Result<Address, String> {
+pub(crate) fn parse_address(s: &str) -> Result<Address, String> {
     let t = s.strip_prefix("0x").unwrap_or(s);
     let bytes = decode_hex(t).map_err(|e| format!("address {s:?}: {e}"))?;
     let bytes: [u8; 20] =

@@ -17,7 +17,7 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use entry::{Damage, Entry, Record, Snapshot};
-pub use node::{Node, Reader, Receipt, RecoveryReport, SnapshotPolicy};
+pub use node::{Node, Reader, Receipt, RecoveryReport, SnapshotPolicy, replay_with};
 
 use thiserror::Error;
 

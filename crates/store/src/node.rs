@@ -176,6 +176,39 @@ fn recover(backend: &mut dyn Backend) -> Result<(Engine, RecoveryReport, Option<
     Ok((engine, report, cut_at))
 }
 
+/// Replay the whole journal, from its first entry, into a fresh engine and call `visit` after each
+/// entry with the engine as it then stands, the entry, and the outcome of a transaction. Snapshots
+/// hold the state, not its history: a reader rebuilds what it derives from the history (the hub's
+/// samples, positions' cost bases) this way. Stops quietly at the first entry that is damaged or
+/// no longer applies — recovery reports and cuts it. Returns the number of entries visited.
+pub fn replay_with(backend: &mut dyn Backend, mut visit: impl FnMut(&Engine, &Entry, Option<&Outcome>)) -> Result<u64> {
+    let mut engine = Engine::new();
+    let mut expected = 1u64;
+    backend.scan(1, &mut |seq, bytes| {
+        if seq != expected {
+            return false;
+        }
+        let Ok(entry) = Entry::decode(bytes) else { return false };
+        if entry.seq != seq {
+            return false;
+        }
+        let outcome = match &entry.record {
+            Record::Tx(stx) => match engine.apply_verified(&stx.clone().assume_verified()) {
+                Ok(o) => Some(o),
+                Err(_) => return false,
+            },
+            Record::System(op) => match engine.apply_system(op) {
+                Ok(_) => None,
+                Err(_) => return false,
+            },
+        };
+        visit(&engine, &entry, outcome.as_ref());
+        expected += 1;
+        true
+    })?;
+    Ok(expected - 1)
+}
+
 /// The writer: owns the journal's tail.
 pub struct Node<B: Backend> {
     engine: Engine,

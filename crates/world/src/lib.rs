@@ -11,6 +11,7 @@
 
 mod build;
 mod content;
+pub mod market;
 
 use granary_engine::{Address, Engine, EngineError, SignedTransaction, SystemOp};
 use granary_hub::Hub;
