@@ -93,11 +93,41 @@ pub fn decode(s: &str) -> String {
 }
 
 /// A JSON body, with a 400 naming the problem if it is not valid JSON of the expected shape.
+///
+/// The syntax is checked on its own first: serde reports the first problem it meets, so a body
+/// both malformed and of the wrong shape (`{"adress": 1]`) would otherwise get `invalid_body` or
+/// `malformed_json` depending on which comes first in the text.
 pub fn body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        let code = if e.is_syntax() || e.is_eof() { "malformed_json" } else { "invalid_body" };
-        ApiError::new(StatusCode::BAD_REQUEST, code, format!("the request body is not what this route takes: {e}"))
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the request body is not valid JSON: {e}"))
+    })?;
+    // serde also takes a struct written as the array of its fields in order (`[60]` for
+    // `{"seconds": 60}`); the API documents objects only, and a positional body is a mistake.
+    if !value.is_object() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "the request body must be a JSON object: see the route's schema in GET /api/openapi.json",
+        ));
+    }
+    T::deserialize(value).map_err(|e| {
+        let err = ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("the request body is not what this route takes: {e}"),
+        );
+        match body_field(&e.to_string()) {
+            Some(f) => err.field(f),
+            None => err,
+        }
     })
+}
+
+/// The field a body error is about, where serde names one (`unknown field `x``, `missing field
+/// `x``): serde_json reports it only in the message, and SPEC §5 wants the field named.
+fn body_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("missing field `"))?;
+    rest.split_once('`').map(|(f, _)| f).filter(|f| !f.is_empty())
 }
 
 // ---------- read routes ----------
@@ -365,7 +395,8 @@ pub async fn il(RawQuery(q): RawQuery) -> ApiResult {
     let table: Vec<_> =
         granary_hub::il::il_table(&[-90.0, -75.0, -50.0, -25.0, -10.0, 10.0, 25.0, 50.0, 100.0, 200.0, 400.0])
             .into_iter()
-            .map(|(m, il)| json!({"price_change_pct": m, "il_pct": il * 100.0}))
+            // `il_table` already answers in percent.
+            .map(|(m, il_pct)| json!({"price_change_pct": m, "il_pct": il_pct}))
             .collect();
     ok_json(
         &json!({"price_change_pct": change, "price_ratio": r, "il_pct": granary_hub::il::il_closed_form(r) * 100.0, "table": table}),
@@ -517,7 +548,7 @@ struct SubmitReq {
 
 fn hex_bytes(field: &str, s: &str) -> Result<Vec<u8>, ApiError> {
     let h = s.strip_prefix("0x").unwrap_or(s);
-    if h.len() % 2 != 0 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
+    if !h.len().is_multiple_of(2) || !h.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ApiError::bad_field(field, "is not 0x-hex bytes"));
     }
     (0..h.len() / 2)
@@ -679,4 +710,45 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
 
 pub async fn not_found() -> ApiError {
     ApiError::not_found("unknown_route", "no such route: see GET /api/openapi.json for the routes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(text: &str) -> ApiError {
+        match body::<AdvanceReq>(&Bytes::from(text.to_string())) {
+            Ok(r) => panic!("{text} was taken as {} s", r.seconds),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_malformed_whatever_else_is_wrong() {
+        for text in ["", "{", "{\"seconds\": 5]", "{\"secs\": 5]", "{} trailing", "[60"] {
+            let e = refusal(text);
+            assert_eq!((e.status, e.code), (StatusCode::BAD_REQUEST, "malformed_json"), "{text}");
+            assert_eq!(e.field, None);
+        }
+    }
+
+    #[test]
+    fn a_body_of_the_wrong_shape_names_the_field() {
+        let e = refusal("{\"secs\": 5}");
+        assert_eq!((e.code, e.field.as_deref()), ("invalid_body", Some("secs")));
+        let e = refusal("{}");
+        assert_eq!((e.code, e.field.as_deref()), ("invalid_body", Some("seconds")));
+        let e = refusal("{\"seconds\": -1}");
+        assert_eq!((e.code, e.field.as_deref()), ("invalid_body", None));
+        assert!(e.message.contains("-1"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_body_must_be_an_object_not_the_array_of_its_fields() {
+        for text in ["[60]", "60", "null", "\"seconds\""] {
+            let e = refusal(text);
+            assert_eq!((e.code, e.field.as_deref()), ("invalid_body", None), "{text}");
+        }
+        assert_eq!(body::<AdvanceReq>(&Bytes::from_static(b"{\"seconds\": 60}")).map(|r| r.seconds), Ok(60));
+    }
 }

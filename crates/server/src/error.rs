@@ -96,6 +96,8 @@ fn field_of(e: &EngineError) -> Option<String> {
         WrongChain { .. } | ChainMismatch { .. } => "chain_id".into(),
         BadNonce { .. } => "nonce".into(),
         Expired { .. } => "deadline".into(),
+        // A swap's output bound is `min_out` in the request (the engine checks `amount_out`).
+        Slippage { field: "amount_out", .. } => "min_out".into(),
         ZeroAmount { field } | Slippage { field, .. } | Invalid { field, .. } => (*field).to_string(),
         InsufficientBalance { .. } | InsufficientStaked { .. } | Overflow => "amount".into(),
         UnknownToken(_) => "token".into(),

@@ -265,15 +265,14 @@ impl Platform {
         granary_store::replay_with(
             backend.as_mut(),
             |engine: &Engine, entry: &Entry, outcome: Option<&Outcome>| match (&entry.record, outcome) {
-                (Record::Tx(stx), Some(o)) => {
+                (Record::Tx(stx), Some(o))
                     if !actors.contains(&stx.tx.sender)
-                        && matches!(stx.tx.action, Action::AddLiquidity { .. } | Action::RemoveLiquidity { .. })
-                    {
-                        pending_outcomes.push((stx.clone(), o.clone()));
-                        let prices = hub.price_book(engine);
-                        for (tx, o) in pending_outcomes.drain(..) {
-                            book.record(engine, &tx, &o, &|t| prices.usd(t));
-                        }
+                        && matches!(stx.tx.action, Action::AddLiquidity { .. } | Action::RemoveLiquidity { .. }) =>
+                {
+                    pending_outcomes.push((stx.clone(), o.clone()));
+                    let prices = hub.price_book(engine);
+                    for (tx, o) in pending_outcomes.drain(..) {
+                        book.record(engine, &tx, &o, &|t| prices.usd(t));
                     }
                 }
                 (Record::System(SystemOp::Advance { chain, .. }), _) => {
