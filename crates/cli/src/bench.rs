@@ -92,7 +92,10 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode, String> {
             if app.is_some() { " · in-process server, demo market running" } else { "" }
         );
         println!("  requests  {} ({} errors), {:.0} req/s", r.requests, r.errors, r.requests_per_s);
-        println!("  latency   p50 {:.2} ms · p90 {:.2} ms · p99 {:.2} ms · max {:.2} ms", r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms);
+        println!(
+            "  latency   p50 {:.2} ms · p90 {:.2} ms · p99 {:.2} ms · max {:.2} ms",
+            r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms
+        );
         println!("  body      {:.0} bytes on average", r.mean_body_bytes);
         if let Some(b) = blocks {
             println!("  chains    {b} blocks in all at the end (the market ran during the load)");

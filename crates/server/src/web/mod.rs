@@ -55,7 +55,13 @@ pub fn esc(s: &str) -> String {
 /// Percent-encoding for a path segment or query value.
 pub fn url(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -162,7 +168,11 @@ fn page(title: &str, v: &View, session: Option<Address>, body: &str) -> Html<Str
 <form method="post" action="/time/advance"><input type="hidden" name="seconds" value="604800"><button class="secondary" id="advance-7d" title="run the market seven days">+7d</button></form>
 </header><main>{body}</main></body></html>"#,
         esc(title),
-        if v.alerts.is_empty() { String::new() } else { format!(r#" <span class="badge gf" id="alert-count">{}</span>"#, v.alerts.len()) },
+        if v.alerts.is_empty() {
+            String::new()
+        } else {
+            format!(r#" <span class="badge gf" id="alert-count">{}</span>"#, v.alerts.len())
+        },
         esc(&clock),
     ))
 }
@@ -218,7 +228,13 @@ async fn opportunities_page(State(app): State<AppState>, headers: HeaderMap, Raw
         let cur = p.str(name).unwrap_or("");
         let mut s = format!(r#"<select name="{name}" id="f-{name}">"#);
         for (val, label) in opts {
-            let _ = write!(s, r#"<option value="{}"{}>{}</option>"#, esc(val), if *val == cur { " selected" } else { "" }, esc(label));
+            let _ = write!(
+                s,
+                r#"<option value="{}"{}>{}</option>"#,
+                esc(val),
+                if *val == cur { " selected" } else { "" },
+                esc(label)
+            );
         }
         s.push_str("</select>");
         s
@@ -238,7 +254,17 @@ async fn opportunities_page(State(app): State<AppState>, headers: HeaderMap, Raw
         esc(p.str("asset").unwrap_or("")),
         esc(p.str("max_lockup_days").unwrap_or("")),
         esc(p.str("min_tvl_usd").unwrap_or("")),
-        sel("min_grade", &[("", "any"), ("A", "A"), ("B", "B or better"), ("C", "C or better"), ("D", "D or better"), ("E", "E or better")]),
+        sel(
+            "min_grade",
+            &[
+                ("", "any"),
+                ("A", "A"),
+                ("B", "B or better"),
+                ("C", "C or better"),
+                ("D", "D or better"),
+                ("E", "E or better")
+            ]
+        ),
         sel("sort", &[("apy", "APY"), ("risk_adjusted_apy", "risk-adjusted APY"), ("tvl", "TVL")]),
     );
     let _ = write!(
@@ -351,15 +377,16 @@ async fn opportunity_page(
     let _ = write!(
         b,
         r#"<h2>Risk: grade {} ({}/100)</h2><div class="scroll"><table id="risk-factors"><thead><tr><th>Factor</th><th>Category</th><th class="num">Points lost</th><th>Evidence</th></tr></thead><tbody>"#,
-        risk.grade,
-        risk.score
+        risk.grade, risk.score
     );
     for f in &risk.factors {
         let _ = write!(
             b,
             r#"<tr><td>{}{}</td><td>{:?}</td><td class="num">{:.1}</td><td style="white-space:normal">{}</td></tr>"#,
             esc(&f.name),
-            f.ceiling.map(|c| format!(r#" <span class="exposed" title="caps the score at {c}">cap {c}</span>"#)).unwrap_or_default(),
+            f.ceiling
+                .map(|c| format!(r#" <span class="exposed" title="caps the score at {c}">cap {c}</span>"#))
+                .unwrap_or_default(),
             f.category,
             f.penalty,
             esc(&f.evidence)
@@ -481,27 +508,38 @@ fn intent_of(v: &View, f: &BTreeMap<String, String>) -> Result<Intent, ApiError>
         parse_units(&text, e.token(t).decimals).map(|u| u.to_string()).map_err(|why| ApiError::bad_field(k, why))
     };
     let slip = || -> Result<Option<u32>, ApiError> {
-        get("slippage_bps").map(|s| s.parse().map_err(|_| ApiError::bad_field("slippage_bps", "is not a whole number"))).transpose()
+        get("slippage_bps")
+            .map(|s| s.parse().map_err(|_| ApiError::bad_field("slippage_bps", "is not a whole number")))
+            .transpose()
     };
     let kind = need("kind")?;
     Ok(match kind.as_str() {
         "stake" => {
             let pool = need("staking_pool")?;
             let sp = e.staking_pool(e.staking_ix(&pool)?);
-            let term_days = need("term_days")?.parse().map_err(|_| ApiError::bad_field("term_days", "is not a whole number"))?;
+            let term_days =
+                need("term_days")?.parse().map_err(|_| ApiError::bad_field("term_days", "is not a whole number"))?;
             Intent::Stake { amount: tokens("amount", sp.stake_token)?, staking_pool: pool, term_days }
         }
         "deposit" | "withdraw" => {
             let fp = need("farm_pool")?;
             let stake = e.farm_pool(e.farm_pool_ix(&fp)?).stake_token;
             let amount = tokens("amount", stake)?;
-            if kind == "deposit" { Intent::Deposit { farm_pool: fp, amount } } else { Intent::Withdraw { farm_pool: fp, amount } }
+            if kind == "deposit" {
+                Intent::Deposit { farm_pool: fp, amount }
+            } else {
+                Intent::Withdraw { farm_pool: fp, amount }
+            }
         }
         "harvest" => Intent::Harvest { farm_pool: need("farm_pool")? },
         "add_liquidity" => {
             let pool = need("pool")?;
             let p = e.pool(e.pool_ix(&pool)?);
-            Intent::AddLiquidity { amounts: [tokens("amount0", p.tokens[0])?, tokens("amount1", p.tokens[1])?], pool, slippage_bps: slip()? }
+            Intent::AddLiquidity {
+                amounts: [tokens("amount0", p.tokens[0])?, tokens("amount1", p.tokens[1])?],
+                pool,
+                slippage_bps: slip()?,
+            }
         }
         "remove_liquidity" => {
             let pool = need("pool")?;
@@ -512,10 +550,18 @@ fn intent_of(v: &View, f: &BTreeMap<String, String>) -> Result<Intent, ApiError>
             let pool = need("pool")?;
             let token_in = need("token_in")?;
             let t = e.token_ix(&token_in)?;
-            Intent::Swap { amount_in: tokens("amount", t)?, pool: Some(pool), path: None, token_in, min_out: None, slippage_bps: slip()? }
+            Intent::Swap {
+                amount_in: tokens("amount", t)?,
+                pool: Some(pool),
+                path: None,
+                token_in,
+                min_out: None,
+                slippage_bps: slip()?,
+            }
         }
         "unstake" | "claim" => {
-            let position = need("position")?.parse().map_err(|_| ApiError::bad_field("position", "is not a whole number"))?;
+            let position =
+                need("position")?.parse().map_err(|_| ApiError::bad_field("position", "is not a whole number"))?;
             if kind == "unstake" { Intent::Unstake { position } } else { Intent::Claim { position } }
         }
         other => return Err(ApiError::bad_field("kind", format!("`{other}` is not an action of the dashboard"))),
@@ -544,7 +590,10 @@ async fn act_preview(State(app): State<AppState>, headers: HeaderMap, bytes: Byt
         if l.is_empty() {
             return "–".into();
         }
-        l.iter().map(|x| format!("{} {} ({})", esc(&x.amount_tokens), esc(&x.symbol), usd(x.value_usd))).collect::<Vec<_>>().join("<br>")
+        l.iter()
+            .map(|x| format!("{} {} ({})", esc(&x.amount_tokens), esc(&x.symbol), usd(x.value_usd)))
+            .collect::<Vec<_>>()
+            .join("<br>")
     };
     let action_json = serde_json::to_string(&p.action).unwrap_or_default();
     let mut b = format!(
@@ -556,7 +605,11 @@ async fn act_preview(State(app): State<AppState>, headers: HeaderMap, bytes: Byt
         legs(&p.receive)
     );
     if !p.minimum_receive.is_empty() {
-        let _ = write!(b, r#"<tr><th>At least (slippage bound)</th><td id="pv-min">{}</td></tr>"#, legs(&p.minimum_receive));
+        let _ = write!(
+            b,
+            r#"<tr><th>At least (slippage bound)</th><td id="pv-min">{}</td></tr>"#,
+            legs(&p.minimum_receive)
+        );
     }
     if let Some(fee) = p.fee_usd {
         let _ = write!(b, r#"<tr><th>Trading fee</th><td id="pv-fee">{}</td></tr>"#, usd(Some(fee)));
@@ -566,10 +619,20 @@ async fn act_preview(State(app): State<AppState>, headers: HeaderMap, bytes: Byt
     }
     let _ = write!(b, r#"<tr><th>Gas</th><td id="pv-gas">{} units · {}</td></tr>"#, p.gas_units, usd(p.gas_usd));
     if let Some(pen) = &p.penalty {
-        let _ = write!(b, r#"<tr><th>Early-exit penalty</th><td id="pv-penalty" class="exposed">{} {}</td></tr>"#, esc(&pen.amount_tokens), esc(&pen.symbol));
+        let _ = write!(
+            b,
+            r#"<tr><th>Early-exit penalty</th><td id="pv-penalty" class="exposed">{} {}</td></tr>"#,
+            esc(&pen.amount_tokens),
+            esc(&pen.symbol)
+        );
     }
     if let Some(fr) = &p.forfeited_reward {
-        let _ = write!(b, r#"<tr><th>Rewards forfeited</th><td class="exposed">{} {}</td></tr>"#, esc(&fr.amount_tokens), esc(&fr.symbol));
+        let _ = write!(
+            b,
+            r#"<tr><th>Rewards forfeited</th><td class="exposed">{} {}</td></tr>"#,
+            esc(&fr.amount_tokens),
+            esc(&fr.symbol)
+        );
     }
     let _ = write!(b, r#"<tr><th>Outcome</th><td>{}</td></tr></tbody></table></div>"#, esc(&p.outcome));
     for w in &p.warnings {
@@ -642,7 +705,9 @@ async fn portfolio_page(State(app): State<AppState>, headers: HeaderMap, RawQuer
             esc(&a.alert.evidence)
         );
     }
-    let exposed_to = |opp: &str| v.alerts.iter().any(|a| a.alert.exposed.iter().any(|e| e.holder == who && opp_matches(&e.opportunity, opp)));
+    let exposed_to = |opp: &str| {
+        v.alerts.iter().any(|a| a.alert.exposed.iter().any(|e| e.holder == who && opp_matches(&e.opportunity, opp)))
+    };
     // Stakes.
     b.push_str(r#"<h2>Staking positions</h2><div class="scroll"><table id="stakes"><thead><tr><th>#</th><th>Pool</th><th>Chain</th><th class="num">Amount</th><th>Term</th><th>Unlocks</th><th class="num">Pending reward</th><th></th></tr></thead><tbody>"#);
     for s in &acc.stake_positions {
@@ -660,7 +725,11 @@ async fn portfolio_page(State(app): State<AppState>, headers: HeaderMap, RawQuer
             ss = esc(&s.stake_symbol),
             term = s.term_days,
             unlock = esc(&fmt_unix(s.unlock_unix)),
-            lk = if s.locked { format!(r#" <span class="muted">locked ({})</span>"#, s.early_exit) } else { r#" <span class="ok">unlocked</span>"#.into() },
+            lk = if s.locked {
+                format!(r#" <span class="muted">locked ({})</span>"#, s.early_exit)
+            } else {
+                r#" <span class="ok">unlocked</span>"#.into()
+            },
             pr = s.pending_reward,
             pend = esc(&format_units(s.pending_reward, s.reward_decimals)),
             rs = esc(&s.reward_symbol),
@@ -826,7 +895,8 @@ async fn wallet_faucet(State(app): State<AppState>, headers: HeaderMap) -> Respo
     let app2 = app.clone();
     let r = tokio::task::spawn_blocking(move || app2.write(|p| p.faucet(s.address))).await;
     match r {
-        Ok(Ok(g)) => Redirect::to(&format!("/portfolio?done={}", url(&format!("the faucet sent {} tokens", g.len())))).into_response(),
+        Ok(Ok(g)) => Redirect::to(&format!("/portfolio?done={}", url(&format!("the faucet sent {} tokens", g.len()))))
+            .into_response(),
         Ok(Err(e)) => error_page(&v, Some(s.address), &ApiError::internal(e.to_string())),
         Err(e) => error_page(&v, Some(s.address), &ApiError::internal(e.to_string())),
     }

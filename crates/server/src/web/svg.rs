@@ -54,7 +54,8 @@ pub fn line_chart(id: &str, title: &str, unit: &str, points: &[(f64, f64)]) -> S
         esc(title)
     );
     let _ = write!(s, r##"<rect x="0" y="0" width="{W}" height="{H}" fill="#fff"/>"##);
-    let _ = write!(s, r##"<text x="{PAD_L}" y="16" font-size="13" font-weight="600" fill="#222">{}</text>"##, esc(title));
+    let _ =
+        write!(s, r##"<text x="{PAD_L}" y="16" font-size="13" font-weight="600" fill="#222">{}</text>"##, esc(title));
     if pts.len() < 2 {
         let _ = write!(
             s,
