@@ -15,13 +15,20 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
+/// `println!` that ignores a closed stdout (`granary pools | head`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 #[derive(Args, Clone)]
 pub struct Conn {
     /// Base URL of the running `granary up`.
-    #[arg(long, global = true, env = "GRANARY_URL", default_value = "http://127.0.0.1:8420")]
+    #[arg(long, env = "GRANARY_URL", default_value = "http://127.0.0.1:8420")]
     pub url: String,
     /// Print JSON instead of a table.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -105,7 +112,7 @@ fn enc(s: &str) -> String {
 }
 
 fn print_json(v: &Value) -> Result<ExitCode, Failure> {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -119,7 +126,7 @@ fn table(head: &[&str], rows: &[Vec<String>]) {
     }
     let line = |cells: Vec<String>| {
         let s: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{c:<width$}", width = w[i])).collect();
-        println!("{}", s.join("  ").trim_end());
+        outln!("{}", s.join("  ").trim_end());
     };
     line(head.iter().map(|s| s.to_string()).collect());
     for r in rows {
@@ -229,7 +236,7 @@ pub fn positions(conn: &Conn, data_dir: &Path, address: Option<&str>) -> Result<
     if conn.json {
         return print_json(&v);
     }
-    println!("{}  total {}", v["address"].as_str().unwrap_or(""), usd(&v["total_usd"]));
+    outln!("{}  total {}", v["address"].as_str().unwrap_or(""), usd(&v["total_usd"]));
     let empty = vec![];
     let balances: Vec<Vec<String>> = v["balances"]
         .as_array()
@@ -244,7 +251,7 @@ pub fn positions(conn: &Conn, data_dir: &Path, address: Option<&str>) -> Result<
             ]
         })
         .collect();
-    println!("\nBalances");
+    outln!("\nBalances");
     table(&["CHAIN", "TOKEN", "AMOUNT", "VALUE"], &balances);
     let stakes: Vec<Vec<String>> = v["stake_positions"]
         .as_array()
@@ -271,7 +278,7 @@ pub fn positions(conn: &Conn, data_dir: &Path, address: Option<&str>) -> Result<
             ]
         })
         .collect();
-    println!("\nStakes");
+    outln!("\nStakes");
     table(&["POSITION", "CHAIN", "POOL", "AMOUNT", "TERM", "UNLOCKS", "PENDING"], &stakes);
     let farms: Vec<Vec<String>> = v["farm_positions"]
         .as_array()
@@ -292,7 +299,7 @@ pub fn positions(conn: &Conn, data_dir: &Path, address: Option<&str>) -> Result<
             ]
         })
         .collect();
-    println!("\nFarms");
+    outln!("\nFarms");
     table(&["CHAIN", "FARM POOL", "STAKED", "PENDING"], &farms);
     let lps: Vec<Vec<String>> = v["lp_positions"]
         .as_array()
@@ -309,7 +316,7 @@ pub fn positions(conn: &Conn, data_dir: &Path, address: Option<&str>) -> Result<
             ]
         })
         .collect();
-    println!("\nLiquidity");
+    outln!("\nLiquidity");
     table(&["CHAIN", "POOL", "VALUE", "HODL", "PNL VS HODL", "IL"], &lps);
     Ok(ExitCode::SUCCESS)
 }
@@ -435,7 +442,7 @@ pub fn act(conn: &Conn, data_dir: &Path, sign: &SignArgs, ask: Ask<'_>) -> Resul
     }
     let preview = api.post("/api/quote", &json!({"sender": format!("{who:#x}"), "intent": intent}))?;
     if conn.json {
-        println!("{}", serde_json::to_string(&json!({"preview": preview})).unwrap_or_default());
+        outln!("{}", serde_json::to_string(&json!({"preview": preview})).unwrap_or_default());
     } else {
         print_preview(&preview);
     }
@@ -467,9 +474,9 @@ pub fn act(conn: &Conn, data_dir: &Path, sign: &SignArgs, ask: Ask<'_>) -> Resul
     let raw: String = tx.sign(&key).to_bytes().iter().map(|b| format!("{b:02x}")).collect();
     let receipt = api.post("/api/tx", &json!({"raw": format!("0x{raw}")}))?;
     if conn.json {
-        println!("{}", serde_json::to_string(&json!({"receipt": receipt})).unwrap_or_default());
+        outln!("{}", serde_json::to_string(&json!({"receipt": receipt})).unwrap_or_default());
     } else {
-        println!("submitted: journal entry {}, {}", receipt["seq"], receipt["outcome"].as_str().unwrap_or(""));
+        outln!("submitted: journal entry {}, {}", receipt["seq"], receipt["outcome"].as_str().unwrap_or(""));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -497,34 +504,31 @@ fn print_preview(p: &Value) {
                     .collect::<Vec<_>>()
                     .join(", ")
             })
-            .unwrap_or_default()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "–".into())
     };
-    println!(
+    outln!(
         "Preview on {} ({}): {}",
         p["chain"].as_str().unwrap_or(""),
         p["action"]["kind"].as_str().unwrap_or(""),
         p["outcome"].as_str().unwrap_or("")
     );
-    println!("  pay:      {}", legs("pay"));
-    println!("  receive:  {}", legs("receive"));
+    outln!("  pay:      {}", legs("pay"));
+    outln!("  receive:  {}", legs("receive"));
     if p["minimum_receive"].as_array().is_some_and(|a| !a.is_empty()) {
-        println!("  at least: {}", legs("minimum_receive"));
+        outln!("  at least: {}", legs("minimum_receive"));
     }
     if !p["fee_usd"].is_null() {
-        println!("  fee:      {}", usd(&p["fee_usd"]));
+        outln!("  fee:      {}", usd(&p["fee_usd"]));
     }
     if !p["price_impact_pct"].is_null() {
-        println!("  impact:   {}", pct(&p["price_impact_pct"]));
+        outln!("  impact:   {}", pct(&p["price_impact_pct"]));
     }
-    println!("  gas:      {} units ({})", p["gas_units"], usd(&p["gas_usd"]));
+    outln!("  gas:      {} units ({})", p["gas_units"], usd(&p["gas_usd"]));
     if let Some(pen) = p["penalty"].as_object() {
-        println!(
-            "  PENALTY:  {} {}",
-            pen["amount_tokens"].as_str().unwrap_or(""),
-            pen["symbol"].as_str().unwrap_or("")
-        );
+        outln!("  PENALTY:  {} {}", pen["amount_tokens"].as_str().unwrap_or(""), pen["symbol"].as_str().unwrap_or(""));
     }
     for w in p["warnings"].as_array().into_iter().flatten() {
-        println!("  warning:  {}", w.as_str().unwrap_or(""));
+        outln!("  warning:  {}", w.as_str().unwrap_or(""));
     }
 }

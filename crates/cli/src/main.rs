@@ -1,5 +1,6 @@
 //! `granary`: the command line of the platform.
 
+mod bench;
 mod client;
 mod journal;
 mod up;
@@ -77,6 +78,11 @@ enum Command {
     },
     /// Run the platform: store, hub, live demo market, API and dashboard on 127.0.0.1.
     Up(up::UpArgs),
+    /// Benchmarks of the running platform (reported, never pass/fail).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
     /// Opportunities of a running `up`, ranked (filters and sorts of the hub).
     Pools {
         #[command(flatten)]
@@ -220,6 +226,7 @@ fn main() -> ExitCode {
         },
         Command::Wallet { command } => wallet::run(&cli.store.data_dir, command),
         Command::Up(args) => up::run(&cli.store.data_dir, location, policy, &args),
+        Command::Bench { command } => bench::run(command),
         cmd => return client_command(&cli.store.data_dir, cmd),
     };
     match r {

@@ -8,11 +8,12 @@
 //!    ratio `m` — selling token A pays only while `γ·y/x > m`, buying it only while `y/(γ·x) < m`,
 //!    with `γ = 1 − fee` — an arbitrageur swaps (`SwapExactIn`) the largest integer amount that
 //!    keeps the pool on its side of the band's edge. The size is found by bisection on the
-//!    engine's own `get_amount_out`, so the pool ends exactly at the edge up to one base unit.
+//!    engine's own `get_amount_out` ([`crate::arbitrage::to_band_edge`]), so the pool ends
+//!    exactly at the edge up to one base unit.
 //! 2. **Noise volume.** [`Volume::DailyUsd`] runs round trips by traders who pay the swap fee: one
 //!    leg sells a fixed notional, the other leg returns the pool to its pre-trip price (again sized
-//!    by bisection on the exact formula), so noise trading only grows the reserves, never moves
-//!    the price.
+//!    by bisection on the exact formula, [`crate::arbitrage::restoring_leg`]), so noise trading
+//!    only grows the reserves, never moves the price.
 //!
 //! The LP's position is valued each day by its redeemable share of the reserves (the pair's burn
 //! formula `balance·reserve / supply`, floored) at market prices; HODL is the deposited amounts at
@@ -28,6 +29,7 @@
 //!
 //! Floats appear only in analytics (prices, values, growth factors); pool state is integer.
 
+use crate::arbitrage::{self, Ratio};
 use crate::date::Date;
 use crate::prices::{DailySeries, DataError};
 use granary_engine::action::Action;
@@ -278,39 +280,6 @@ fn value(amounts: [U256; 2], pa: f64, pb: f64) -> f64 {
     to_f64(amounts[0]) / scale(DECIMALS_A) * pa + to_f64(amounts[1]) / scale(DECIMALS_B) * pb
 }
 
-/// The largest `n` in `0..` with `ok(n)`, for a predicate that is true up to some point and false
-/// after it (errors count as false). `guess` seeds the search for an upper bound.
-fn largest(guess: U256, ok: impl Fn(U256) -> bool) -> U256 {
-    let one = U256::from(1u8);
-    if !ok(one) {
-        return U256::ZERO;
-    }
-    let cap = U256::from(1u8) << 200;
-    let mut lo = one;
-    let mut hi = guess.max(U256::from(2u8));
-    while ok(hi) {
-        lo = hi;
-        if hi >= cap {
-            return hi;
-        }
-        hi <<= 1;
-    }
-    // ok(lo), !ok(hi)
-    while hi - lo > one {
-        let mid = lo + ((hi - lo) >> 1);
-        if ok(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
-}
-
-fn mul(a: U256, b: U256) -> Option<U256> {
-    a.checked_mul(b)
-}
-
 /// The engine world of one backtest.
 struct Sim {
     engine: Engine,
@@ -391,35 +360,14 @@ impl Sim {
         Ok(g)
     }
 
-    /// Move the pool to the edge of the no-arbitrage band around `P / PRICE_SCALE`.
+    /// Move the pool to the edge of the no-arbitrage band around `P / PRICE_SCALE`
+    /// ([`arbitrage::to_band_edge`]).
     fn arbitrage(&mut self, p: U256) -> Result<(), BacktestError> {
-        let [x, y] = self.reserves();
-        let s = price_scale();
-        let f = self.fee_bps;
-        let bps = U256::from(10_000u32);
-        let gamma = U256::from(10_000 - f);
-        // Sell A while γ·y'/x' ≥ m, i.e. (10000−f)·y'·S ≥ 10000·x'·P.
-        let sell_a = |dx: U256| -> bool {
-            let Ok(out) = amm::get_amount_out(dx, x, y, f) else { return false };
-            let (Some(x2), Some(y2)) = (x.checked_add(dx), y.checked_sub(out)) else { return false };
-            match (mul(gamma, y2).and_then(|v| mul(v, s)), mul(bps, x2).and_then(|v| mul(v, p))) {
-                (Some(l), Some(r)) => l >= r,
-                _ => false,
-            }
-        };
-        // Buy A (sell B) while y'/(γ·x') ≤ m, i.e. 10000·y'·S ≤ (10000−f)·x'·P.
-        let sell_b = |dy: U256| -> bool {
-            let Ok(out) = amm::get_amount_out(dy, y, x, f) else { return false };
-            let (Some(y2), Some(x2)) = (y.checked_add(dy), x.checked_sub(out)) else { return false };
-            match (mul(bps, y2).and_then(|v| mul(v, s)), mul(gamma, x2).and_then(|v| mul(v, p))) {
-                (Some(l), Some(r)) => l <= r,
-                _ => false,
-            }
-        };
-        let dx = largest(x >> 6, sell_a);
-        let (side, amount) = if dx.is_zero() { (1, largest(y >> 6, sell_b)) } else { (0, dx) };
-        let g = self.swap(self.arb, side, amount)?;
-        self.k_arb *= g;
+        let market = Ratio { num: p, den: price_scale() };
+        if let Some(t) = arbitrage::to_band_edge(self.reserves(), self.fee_bps, market) {
+            let g = self.swap(self.arb, t.sell, t.amount)?;
+            self.k_arb *= g;
+        }
         Ok(())
     }
 
@@ -440,24 +388,8 @@ impl Sim {
                 continue;
             }
             let g1 = self.swap(self.trader, first, U256::from(leg.floor() as u128))?;
-            let [x1, y1] = self.reserves();
-            let f = self.fee_bps;
             // Second leg: the largest amount that does not carry the price past y0/x0.
-            let back = if first == 0 {
-                // The first leg lowered y/x; sell B while (y1+db)·x0 ≤ y0·(x1−out).
-                largest(y0 - y1.min(y0), |db| {
-                    let Ok(out) = amm::get_amount_out(db, y1, x1, f) else { return false };
-                    let (Some(y2), Some(x2)) = (y1.checked_add(db), x1.checked_sub(out)) else { return false };
-                    matches!((mul(y2, x0), mul(y0, x2)), (Some(l), Some(r)) if l <= r)
-                })
-            } else {
-                // The first leg raised y/x; sell A while (y1−out)·x0 ≥ y0·(x1+da).
-                largest(x0 - x1.min(x0), |da| {
-                    let Ok(out) = amm::get_amount_out(da, x1, y1, f) else { return false };
-                    let (Some(x2), Some(y2)) = (x1.checked_add(da), y1.checked_sub(out)) else { return false };
-                    matches!((mul(y2, x0), mul(y0, x2)), (Some(l), Some(r)) if l >= r)
-                })
-            };
+            let back = arbitrage::restoring_leg([x0, y0], self.reserves(), 1 - first, self.fee_bps);
             let g2 = self.swap(self.trader, 1 - first, back)?;
             self.k_noise *= g1 * g2;
         }

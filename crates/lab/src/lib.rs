@@ -1,8 +1,10 @@
 //! Granary's lab: real market data for experiments and demos. Item 1 is the daily USD price
 //! series shipped in `data/prices/` (see `data/prices/PROVENANCE.md`) and a strict, typed reader
 //! for them. Item 2 is [`backtest`]: the `lp` strategy against HODL on those prices, run on the
-//! engine's exact pool arithmetic. Floats are fine here: this is analytics input, never engine state.
+//! engine's exact pool arithmetic; its trade sizes ([`arbitrage`]) also drive the demo world's
+//! live market. Floats are fine here: this is analytics input, never engine state.
 
+pub mod arbitrage;
 pub mod backtest;
 pub mod data;
 pub mod date;

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod faucet;
 pub mod intent;
+pub mod loadgen;
 pub mod metrics;
 pub mod openapi;
 pub mod platform;

@@ -493,6 +493,11 @@ pub(crate) fn build(seed: u64) -> Result<World, ApplyError> {
     }
     cx.b.actor("mooncrop-migrator", Role::Migrator, Some("Mooncrop"));
     cx.b.actor(TRADER, Role::Trader, None);
+    // The live market's traders (crate::market); they take no part in the seeding.
+    cx.b.actor(crate::market::ARBITRAGEUR, Role::Trader, None);
+    for name in crate::market::NOISE_TRADERS {
+        cx.b.actor(name, Role::Trader, None);
+    }
     for i in 0..LPS {
         cx.b.actor(&lp_name(i), Role::LiquidityProvider, None);
     }
@@ -726,5 +731,6 @@ pub(crate) fn build(seed: u64) -> Result<World, ApplyError> {
         actors: cx.b.actors,
         schedule,
         genesis_unix: GENESIS_UNIX,
+        prices: cx.prices,
     })
 }

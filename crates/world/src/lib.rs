@@ -7,6 +7,10 @@
 //! applies it to an engine. What the engine cannot know (audits, launch dates, incidents, names)
 //! is in [`World::registry`] and [`World::projects`]; [`World::hub`] returns a hub configured with it.
 //!
+//! After the seeding, [`Market`] keeps the world alive as simulated time runs: prices that follow
+//! real daily closes, arbitrageurs, noise traders, depositors who come and go, farmers who dump an
+//! inflating reward, protocols that top up their rewards, and the schedule carried out on time.
+//!
 //! Every actor's key is `granary_engine::tx::dev_key(name)` for its [`Actor::name`].
 
 mod build;
@@ -20,6 +24,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use content::{GENESIS_UNIX, SEED_END};
+pub use market::{BlockClosed, Fill, FillReason, Ledger, LedgerFailure, Market, MarketConfig, MarketError, RunReport};
 
 /// One step of the seeding: an operator action or a signed user transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +125,9 @@ pub struct World {
     pub schedule: Vec<Scheduled>,
     /// Unix time of chain time 0 on every chain.
     pub genesis_unix: i64,
+    /// USD price of each token at chain time 0, by token id: the prices the seeding sized its
+    /// pools and deposits at (market tokens and protocol tokens; not LP tokens).
+    pub prices: BTreeMap<String, f64>,
 }
 
 /// A step of the seeding that the engine refused.
