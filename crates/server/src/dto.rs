@@ -71,7 +71,8 @@ pub fn parse_units(text: &str, decimals: u8) -> Result<U256, String> {
 
 /// Parse a base-unit amount: a decimal string (or a JSON number that fits u64).
 pub fn parse_base_units(text: &str) -> Result<U256, String> {
-    let t = text.trim();
+    // No trimming: the API takes exactly the digits its OpenAPI document describes.
+    let t = text;
     if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit()) {
         return Err(format!("`{text}` is not a whole number of base units: give digits only, e.g. \"1000000\""));
     }
@@ -82,9 +83,9 @@ pub fn address(a: &Address) -> String {
     format!("{a:#x}")
 }
 
-/// A lowercase 0x address of 40 hex digits.
+/// An address: 40 hex digits, `0x` optional, either case; nothing around it (forms trim first).
 pub fn parse_address(text: &str) -> Result<Address, String> {
-    let t = text.trim();
+    let t = text;
     let hex = t.strip_prefix("0x").unwrap_or(t);
     if hex.len() != 40 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(format!("`{text}` is not an address: give 0x and 40 hex digits"));

@@ -116,10 +116,11 @@ impl Intent {
                     _ => return Err(ApiError::bad_field("pool", "is missing: give `pool` or a non-empty `path`")),
                 };
                 let amount_in = amount("amount_in", amount_in)?;
+                // Checked even when `min_out` makes it unused: an out-of-range tolerance is a mistake.
+                let bps = slippage(*slippage_bps)?;
                 let min_out = match min_out {
                     Some(m) => parse_base_units(m).map_err(|why| ApiError::bad_field("min_out", why))?,
                     None => {
-                        let bps = slippage(*slippage_bps)?;
                         let ixs = path.iter().map(|p| engine.pool_ix(p)).collect::<Result<Vec<_>, _>>()?;
                         let tin = engine.token_ix(token_in)?;
                         let amounts = engine.quote_exact_in(&ixs, tin, amount_in)?;
@@ -212,8 +213,10 @@ pub struct Preview {
     pub outcome: String,
 }
 
-/// The EIP-712 `Action` struct: what external wallets sign.
+/// The EIP-712 `Action` struct: what external wallets sign. Unknown fields are refused: a field
+/// the signer meant (a `min_out` beside the amounts) must not be dropped silently.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ActionJson {
     pub kind: String,
     pub ids: Vec<String>,

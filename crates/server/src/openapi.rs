@@ -19,140 +19,536 @@ fn error_schema() -> Value {
     })
 }
 
+/// A query parameter. Every query parameter of the API is optional, and an empty value means
+/// "not given" (the dashboard's filter forms send empty fields): `allowEmptyValue` says so.
 fn q(name: &str, schema: Value, description: &str) -> Value {
-    json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description})
+    json!({"name": name, "in": "query", "required": false, "allowEmptyValue": true, "schema": schema, "description": description})
 }
 
-fn path_param(name: &str, description: &str) -> Value {
-    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}, "description": description})
+fn path_param(name: &str, schema: Value, description: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "schema": schema, "description": description})
 }
 
+/// What [`crate::dto::parse_address`] takes: 40 hex digits, `0x` optional, either case.
+const ADDRESS_PATTERN: &str = "^(0x)?[0-9a-fA-F]{40}$";
+
+fn address() -> Value {
+    json!({"type": "string", "pattern": ADDRESS_PATTERN, "description": "An account: 0x and 40 hex digits"})
+}
+
+/// An address as the API writes it (lowercase, or EIP-55 mixed case in alert exposures).
+fn address_out() -> Value {
+    json!({"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"})
+}
+
+/// A base-unit amount as requests give it. The server takes any decimal up to 2^256 − 1 (78
+/// digits); the schema admits up to 77 significant digits, which always fit, so that a value it
+/// admits is never refused as an overflow.
 fn amount() -> Value {
-    json!({"type": "string", "pattern": "^[0-9]+$", "description": "Base units, decimal"})
+    json!({"type": "string", "pattern": "^0*[0-9]{1,77}$", "description": "Base units, decimal digits (at most 2^256 − 1)"})
+}
+
+/// A base-unit amount as responses write it.
+fn amount_out() -> Value {
+    json!({"type": "string", "pattern": "^[0-9]+$"})
+}
+
+fn uint(max: u64) -> Value {
+    json!({"type": "integer", "minimum": 0, "maximum": max})
+}
+
+fn u32_() -> Value {
+    uint(u64::from(u32::MAX))
+}
+
+fn u64_() -> Value {
+    uint(u64::MAX)
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn number() -> Value {
+    json!({"type": "number"})
+}
+
+fn boolean() -> Value {
+    json!({"type": "boolean"})
+}
+
+/// `null` allowed too. OpenAPI 3.0 applies `enum` to a nullable value as well, so `null` joins it.
+fn nullable(mut schema: Value) -> Value {
+    schema["nullable"] = json!(true);
+    if let Some(values) = schema.get_mut("enum").and_then(Value::as_array_mut) {
+        values.push(Value::Null);
+    }
+    schema
+}
+
+fn array(items: Value) -> Value {
+    json!({"type": "array", "items": items})
+}
+
+/// An object with `required` fields among `properties`. Responses may grow fields, so extra
+/// properties are allowed there; requests use [`closed`].
+fn object(required: &[&str], properties: Value) -> Value {
+    let mut o = json!({"type": "object", "properties": properties});
+    // OpenAPI 3.0 wants `required` non-empty when present.
+    if !required.is_empty() {
+        o["required"] = json!(required);
+    }
+    o
+}
+
+/// A request object: the server refuses unknown fields (`deny_unknown_fields`), so the schema does.
+fn closed(required: &[&str], properties: Value) -> Value {
+    let mut o = object(required, properties);
+    o["additionalProperties"] = json!(false);
+    o
+}
+
+fn slippage_bps() -> Value {
+    json!({"type": "integer", "minimum": 0, "maximum": 5000, "description": "Tolerance in basis points (default 50)"})
+}
+
+/// One [`crate::intent::Intent`] variant: its `kind`, required and optional fields.
+fn intent_variant(kind: &str, required: &[&str], mut properties: Value) -> Value {
+    properties["kind"] = json!({"type": "string", "enum": [kind]});
+    let mut req = vec!["kind"];
+    req.extend_from_slice(required);
+    closed(&req, properties)
 }
 
 fn intent_schema() -> Value {
-    let s = |v: Value| v;
+    let mut swap = intent_variant(
+        "swap",
+        &["token_in", "amount_in"],
+        json!({
+            "pool": string(), "path": array(string()), "token_in": string(), "amount_in": amount(),
+            "min_out": amount(), "slippage_bps": slippage_bps()
+        }),
+    );
+    // The route: `pool`, or a non-empty `path` of pools (which wins when both are given).
+    swap["anyOf"] = json!([{"required": ["pool"]}, {"required": ["path"], "properties": {"path": {"minItems": 1}}}]);
     json!({
-        "type": "object",
-        "required": ["kind"],
-        "description": "What the user asks for; amounts in base units. kind: swap | add_liquidity | remove_liquidity | deposit | withdraw | harvest | emergency_withdraw | stake | unstake | claim | transfer",
-        "properties": {
-            "kind": {"type": "string", "enum": ["swap", "add_liquidity", "remove_liquidity", "deposit", "withdraw", "harvest", "emergency_withdraw", "stake", "unstake", "claim", "transfer"]},
-            "pool": {"type": "string"},
-            "path": {"type": "array", "items": {"type": "string"}},
-            "token_in": {"type": "string"},
-            "amount_in": amount(),
-            "min_out": amount(),
-            "slippage_bps": {"type": "integer", "minimum": 0, "maximum": 5000},
-            "amounts": {"type": "array", "items": amount(), "minItems": 2, "maxItems": 2},
-            "liquidity": amount(),
-            "farm_pool": {"type": "string"},
-            "staking_pool": {"type": "string"},
-            "amount": s(amount()),
-            "term_days": {"type": "integer", "minimum": 0},
-            "position": {"type": "integer", "minimum": 0},
-            "token": {"type": "string"},
-            "to": {"type": "string"}
-        }
+        "description": "What the user asks for; amounts in base units. A zero amount is refused (422 zero_amount).",
+        "oneOf": [
+            swap,
+            intent_variant("add_liquidity", &["pool", "amounts"], json!({
+                "pool": string(), "amounts": {"type": "array", "items": amount(), "minItems": 2, "maxItems": 2},
+                "slippage_bps": slippage_bps()
+            })),
+            intent_variant("remove_liquidity", &["pool", "liquidity"], json!({
+                "pool": string(), "liquidity": amount(), "slippage_bps": slippage_bps()
+            })),
+            intent_variant("deposit", &["farm_pool", "amount"], json!({"farm_pool": string(), "amount": amount()})),
+            intent_variant("withdraw", &["farm_pool", "amount"], json!({"farm_pool": string(), "amount": amount()})),
+            intent_variant("harvest", &["farm_pool"], json!({"farm_pool": string()})),
+            intent_variant("emergency_withdraw", &["farm_pool"], json!({"farm_pool": string()})),
+            intent_variant("stake", &["staking_pool", "amount", "term_days"], json!({
+                "staking_pool": string(), "amount": amount(), "term_days": u32_()
+            })),
+            intent_variant("unstake", &["position"], json!({"position": u64_()})),
+            intent_variant("claim", &["position"], json!({"position": u64_()})),
+            intent_variant("transfer", &["token", "to", "amount"], json!({
+                "token": string(), "to": address(), "amount": amount()
+            })),
+        ]
     })
 }
 
+/// The EIP-712 `Action` struct. Which kinds exist and how many ids and amounts each takes is the
+/// engine's codec (`granary_engine::codec`); a well-formed action of an unknown kind or shape is
+/// refused with 400 `invalid_field` `action`.
 fn action_schema() -> Value {
-    json!({
-        "type": "object",
-        "required": ["kind", "ids", "amounts"],
-        "description": "The EIP-712 Action struct: Action(string kind,string[] ids,uint256[] amounts)",
-        "properties": {
-            "kind": {"type": "string"},
-            "ids": {"type": "array", "items": {"type": "string"}},
-            "amounts": {"type": "array", "items": amount()}
-        }
-    })
+    let mut a = closed(
+        &["kind", "ids", "amounts"],
+        json!({"kind": string(), "ids": array(string()), "amounts": array(amount())}),
+    );
+    a["description"] = json!("The EIP-712 Action struct: Action(string kind,string[] ids,uint256[] amounts)");
+    a
+}
+
+fn action_out() -> Value {
+    object(
+        &["kind", "ids", "amounts"],
+        json!({"kind": string(), "ids": array(string()), "amounts": array(amount_out())}),
+    )
 }
 
 fn tx_schema() -> Value {
-    json!({
-        "type": "object",
-        "required": ["chain_id", "sender", "nonce", "deadline", "action"],
-        "properties": {
-            "chain_id": {"type": "integer", "minimum": 0},
-            "sender": {"type": "string"},
-            "nonce": {"type": "integer", "minimum": 0},
-            "deadline": {"type": "integer", "minimum": 0},
-            "action": action_schema()
-        }
-    })
+    closed(
+        &["chain_id", "sender", "nonce", "deadline", "action"],
+        json!({"chain_id": u64_(), "sender": address(), "nonce": u64_(), "deadline": u64_(), "action": action_schema()}),
+    )
+}
+
+fn tx_out() -> Value {
+    object(
+        &["chain_id", "sender", "nonce", "deadline", "action"],
+        json!({"chain_id": u64_(), "sender": address_out(), "nonce": u64_(), "deadline": u64_(), "action": action_out()}),
+    )
 }
 
 fn body(schema: Value) -> Value {
     json!({"required": true, "content": {"application/json": {"schema": schema}}})
 }
 
-fn obj() -> Value {
-    json!({"type": "object"})
+fn token_out() -> Value {
+    object(
+        &["id", "chain", "symbol", "decimals", "address", "total_supply", "minter", "price_usd"],
+        json!({
+            "id": string(), "chain": string(), "symbol": string(), "decimals": uint(255), "address": address_out(),
+            "total_supply": amount_out(), "minter": {"type": "string", "enum": ["fixed", "account", "farm", "lp"]},
+            "price_usd": nullable(number())
+        }),
+    )
 }
 
-fn arr() -> Value {
-    json!({"type": "array", "items": {"type": "object"}})
+fn grade() -> Value {
+    json!({"type": "string", "enum": ["A", "B", "C", "D", "E", "F"]})
+}
+
+fn opportunity_out() -> Value {
+    let compounding = json!({"oneOf": [
+        {"type": "string", "enum": ["continuous", "none"]},
+        object(&["per_year"], json!({"per_year": u32_()}))
+    ]});
+    let early_exit = object(
+        &["rule"],
+        json!({
+            "rule": {"type": "string", "enum": ["free", "forbidden", "penalty"]},
+            "penalty_pct": number(), "forfeit_rewards": boolean()
+        }),
+    );
+    let target = object(
+        &["type", "ix"],
+        json!({"type": {"type": "string", "enum": ["pool", "farm_pool", "staking"]}, "ix": u64_(), "term_days": u32_()}),
+    );
+    object(
+        &[
+            "id",
+            "kind",
+            "chain",
+            "chain_id",
+            "project",
+            "symbol",
+            "tvl_usd",
+            "apr_base",
+            "apr_reward",
+            "apy",
+            "base_compounding",
+            "reward_tokens",
+            "underlying_tokens",
+            "lockup",
+            "il_risk",
+            "stablecoin",
+            "grade",
+            "risk_score",
+            "apy_risk_adjusted",
+            "as_of",
+            "window_s",
+            "flags",
+            "target",
+        ],
+        json!({
+            "id": string(),
+            "kind": {"type": "string", "enum": ["lp_farm", "single_stake", "plain_lp"]},
+            "chain": string(), "chain_id": u64_(), "project": string(), "symbol": string(),
+            "tvl_usd": number(),
+            "apr_base": nullable(number()), "apr_base_7d": nullable(number()), "apr_reward": nullable(number()),
+            "apy": number(),
+            "base_compounding": compounding,
+            "volume_usd_1d": nullable(number()), "volume_usd_7d": nullable(number()),
+            "reward_tokens": array(string()), "underlying_tokens": array(string()),
+            "lockup": object(&["days", "early_exit"], json!({"days": u32_(), "early_exit": early_exit})),
+            "il_risk": boolean(), "stablecoin": boolean(),
+            "grade": nullable(grade()),
+            "risk_score": nullable(uint(100)),
+            "apy_risk_adjusted": nullable(number()),
+            "as_of": u64_(), "window_s": u64_(), "flags": array(string()), "target": target
+        }),
+    )
+}
+
+fn risk_out() -> Value {
+    let factor = object(
+        &["name", "category", "weight", "tag_score", "penalty", "ceiling", "evidence"],
+        json!({
+            "name": string(), "category": {"type": "string", "enum": ["platform", "asset", "pool"]},
+            "weight": number(), "tag_score": number(), "penalty": number(), "ceiling": nullable(uint(100)),
+            "evidence": string()
+        }),
+    );
+    object(
+        &["score", "grade", "weighted_score", "ceiling", "factors"],
+        json!({"score": uint(100), "grade": grade(), "weighted_score": number(), "ceiling": nullable(uint(100)), "factors": array(factor)}),
+    )
+}
+
+fn point_out() -> Value {
+    object(
+        &["t", "apy", "apr_base", "apr_reward", "tvl_usd", "price_usd"],
+        json!({
+            "t": u64_(), "apy": number(), "apr_base": nullable(number()), "apr_reward": nullable(number()),
+            "tvl_usd": number(), "price_usd": nullable(number())
+        }),
+    )
+}
+
+fn alert_out() -> Value {
+    let exposure = object(
+        &["opportunity", "holder", "amount", "token"],
+        json!({"opportunity": string(), "holder": address_out(), "amount": amount_out(), "token": string()}),
+    );
+    object(
+        &[
+            "id",
+            "chain",
+            "kind",
+            "severity",
+            "chain_id",
+            "block",
+            "timestamp",
+            "subject",
+            "evidence",
+            "opportunities",
+            "exposed",
+        ],
+        json!({
+            "id": u64_(), "chain": string(), "kind": string(),
+            "severity": {"type": "string", "enum": ["warning", "high", "critical"]},
+            "chain_id": u64_(), "block": u64_(), "timestamp": u64_(), "subject": string(), "evidence": string(),
+            "opportunities": array(string()), "exposed": array(exposure)
+        }),
+    )
+}
+
+fn leg_out() -> Value {
+    object(
+        &["token", "symbol", "amount", "amount_tokens", "value_usd"],
+        json!({
+            "token": string(), "symbol": string(), "amount": amount_out(),
+            "amount_tokens": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"}, "value_usd": nullable(number())
+        }),
+    )
+}
+
+fn account_out() -> Value {
+    let balance = object(
+        &["chain", "token", "symbol", "decimals", "amount", "amount_tokens", "value_usd"],
+        json!({
+            "chain": string(), "token": string(), "symbol": string(), "decimals": uint(255), "amount": amount_out(),
+            "amount_tokens": string(), "value_usd": nullable(number())
+        }),
+    );
+    let lp = object(
+        &["chain", "pool", "opportunity", "symbol", "liquidity", "liquidity_staked", "underlying", "value_usd"],
+        json!({
+            "chain": string(), "pool": string(), "opportunity": string(), "symbol": string(),
+            "liquidity": amount_out(), "liquidity_staked": amount_out(),
+            "underlying": {"type": "array", "items": amount_out(), "minItems": 2, "maxItems": 2},
+            "value_usd": nullable(number()), "hodl_usd": nullable(number()), "pnl_vs_hodl_usd": nullable(number()),
+            "il_pct": nullable(number()), "realised_vs_hodl_usd": number()
+        }),
+    );
+    let farm = object(
+        &["chain", "farm_pool", "opportunity", "staked", "pending_reward"],
+        json!({
+            "chain": string(), "farm_pool": string(), "opportunity": string(), "stake_symbol": string(),
+            "staked": amount_out(), "staked_usd": nullable(number()), "pending_reward": amount_out(),
+            "reward_symbol": string(), "reward_decimals": uint(255), "pending_reward_usd": nullable(number())
+        }),
+    );
+    let stake = object(
+        &[
+            "chain",
+            "position",
+            "staking_pool",
+            "opportunity",
+            "amount",
+            "term_days",
+            "staked_at",
+            "unlock_at",
+            "locked",
+            "early_exit",
+        ],
+        json!({
+            "chain": string(), "position": u64_(), "staking_pool": string(), "opportunity": string(),
+            "stake_symbol": string(), "stake_decimals": uint(255), "amount": amount_out(),
+            "amount_usd": nullable(number()), "term_days": u32_(), "boost_bps": u32_(), "staked_at": u64_(),
+            "unlock_at": u64_(), "unlock_unix": {"type": "integer"}, "locked": boolean(),
+            "pending_reward": amount_out(), "reward_symbol": string(), "reward_decimals": uint(255),
+            "pending_reward_usd": nullable(number()),
+            "early_exit": {"type": "string", "enum": ["free", "forbidden", "penalty"]},
+            "exit_penalty_now": amount_out()
+        }),
+    );
+    object(
+        &["address", "nonces", "balances", "lp_positions", "farm_positions", "stake_positions", "total_usd", "alerts"],
+        json!({
+            "address": address_out(),
+            "nonces": {"type": "object", "additionalProperties": u64_()},
+            "balances": array(balance), "lp_positions": array(lp), "farm_positions": array(farm),
+            "stake_positions": array(stake), "total_usd": number(), "alerts": array(alert_out())
+        }),
+    )
+}
+
+fn preview_out() -> Value {
+    object(
+        &["chain", "chain_id", "action", "pay", "receive", "minimum_receive", "gas_units", "warnings", "outcome"],
+        json!({
+            "chain": string(), "chain_id": u64_(), "action": action_out(),
+            "pay": array(leg_out()), "receive": array(leg_out()),
+            "fee_usd": nullable(number()), "price_impact_pct": nullable(number()),
+            "slippage_bps": nullable(u32_()), "minimum_receive": array(leg_out()),
+            "gas_units": u64_(), "gas_usd": nullable(number()),
+            "penalty": nullable(leg_out()), "forfeited_reward": nullable(leg_out()),
+            "warnings": array(string()), "outcome": string()
+        }),
+    )
 }
 
 /// (summary, parameters, request body, success schema, error statuses) of a route.
 type RouteDoc = (&'static str, Vec<Value>, Option<Value>, Value, &'static [u16]);
 
 fn doc(method: &str, path: &str) -> Option<RouteDoc> {
+    let chain = || q("chain", string(), "Chain id (bsc) or EIP-155 number (56)");
     let opp_params = || {
         vec![
-            q("chain", json!({"type": "string"}), "Chain id (bsc) or EIP-155 number"),
-            q("asset", json!({"type": "string"}), "A symbol among the assets"),
+            chain(),
+            q("asset", string(), "A symbol among the assets"),
             q("kind", json!({"type": "string", "enum": ["lp_farm", "single_stake", "plain_lp"]}), "Kind"),
-            q("max_lockup_days", json!({"type": "integer", "minimum": 0}), "Longest lock-up"),
+            q("max_lockup_days", u32_(), "Longest lock-up, days"),
             q("min_tvl_usd", json!({"type": "number", "minimum": 0}), "Least TVL"),
-            q("min_grade", json!({"type": "string", "enum": ["A", "B", "C", "D", "E", "F"]}), "Worst grade kept"),
+            q(
+                "min_grade",
+                json!({"type": "string", "enum": ["A", "B", "C", "D", "E", "F", "a", "b", "c", "d", "e", "f"]}),
+                "Worst grade kept (either case)",
+            ),
             q("sort", json!({"type": "string", "enum": ["apy", "risk_adjusted_apy", "tvl"]}), "Sort key (descending)"),
-            q("limit", json!({"type": "integer", "minimum": 1, "maximum": 1000}), "Rows"),
-            q("offset", json!({"type": "integer", "minimum": 0}), "Rows skipped"),
+            q("limit", json!({"type": "integer", "minimum": 1, "maximum": 1000}), "Rows (default 1000)"),
+            q("offset", u64_(), "Rows skipped"),
         ]
     };
-    let id = || vec![path_param("id", "Opportunity id: pool:…, farm:…, stake:…:30d")];
+    let id = || vec![path_param("id", string(), "Opportunity id: pool:…, farm:…, stake:…:30d")];
+    let opportunity_detail = || {
+        object(
+            &["opportunity", "risk", "history", "alerts", "stake_token", "reward_token", "pool_tokens"],
+            json!({
+                "opportunity": opportunity_out(), "risk": risk_out(), "history": array(point_out()),
+                "alerts": array(alert_out()), "stake_token": nullable(token_out()), "reward_token": nullable(token_out()),
+                "pool_tokens": nullable(json!({"type": "array", "items": token_out(), "minItems": 2, "maxItems": 2}))
+            }),
+        )
+    };
     Some(match (method, path) {
-        ("get", "/api/health") => ("Liveness", vec![], None, obj(), &[]),
-        ("get", "/api/status") => ("Store, recovery report, clock", vec![], None, obj(), &[]),
-        ("get", "/api/chains") => ("Chains with block, clock and gas", vec![], None, arr(), &[]),
+        ("get", "/api/health") => (
+            "Liveness",
+            vec![],
+            None,
+            object(
+                &["status", "version", "now", "next_seq"],
+                json!({"status": {"type": "string", "enum": ["ok"]}, "version": string(), "now": u64_(), "next_seq": u64_()}),
+            ),
+            &[],
+        ),
+        ("get", "/api/status") => (
+            "Store, recovery report, clock",
+            vec![],
+            None,
+            object(
+                &[
+                    "store",
+                    "recovery",
+                    "seeded_now",
+                    "seed",
+                    "speed",
+                    "paused",
+                    "now",
+                    "unix",
+                    "next_seq",
+                    "opportunities",
+                    "alerts",
+                ],
+                json!({
+                    "store": string(), "recovery": string(), "seeded_now": boolean(), "seed": u64_(),
+                    "speed": json!({"type": "number", "minimum": 0}), "paused": boolean(), "now": u64_(),
+                    "unix": {"type": "integer"}, "next_seq": u64_(), "opportunities": u64_(), "alerts": u64_()
+                }),
+            ),
+            &[],
+        ),
+        ("get", "/api/chains") => (
+            "Chains with block, clock and gas",
+            vec![],
+            None,
+            array(object(
+                &[
+                    "id",
+                    "chain_id",
+                    "name",
+                    "native_symbol",
+                    "block_time_s",
+                    "block_number",
+                    "now",
+                    "unix",
+                    "gas_price_wei",
+                    "native_usd",
+                ],
+                json!({
+                    "id": string(), "chain_id": u64_(), "name": string(), "native_symbol": string(),
+                    "block_time_s": u64_(), "block_number": u64_(), "now": u64_(), "unix": {"type": "integer"},
+                    "gas_price_wei": amount_out(), "native_usd": nullable(number())
+                }),
+            )),
+            &[],
+        ),
         ("get", "/api/tokens") => (
             "Tokens with USD prices",
-            vec![q("chain", json!({"type": "string"}), "Only this chain")],
+            vec![q("chain", string(), "Only this chain")],
             None,
-            arr(),
+            array(token_out()),
             &[400, 404],
         ),
         ("get", "/api/opportunities") => {
-            ("Ranked opportunities (hub filters and sorts)", opp_params(), None, arr(), &[400, 404])
+            ("Ranked opportunities (hub filters and sorts)", opp_params(), None, array(opportunity_out()), &[400, 404])
         }
         ("get", "/api/opportunities/{id}") => {
-            ("One opportunity with risk factors, history and alerts", id(), None, obj(), &[404])
+            ("One opportunity with risk factors, history and alerts", id(), None, opportunity_detail(), &[404])
         }
-        ("get", "/api/opportunities/{id}/history") => ("Hourly APY, TVL and price series", id(), None, obj(), &[404]),
+        ("get", "/api/opportunities/{id}/history") => (
+            "Hourly APY, TVL and price series",
+            id(),
+            None,
+            object(
+                &["id", "every_s", "points"],
+                json!({"id": string(), "every_s": u64_(), "points": array(point_out())}),
+            ),
+            &[404],
+        ),
         ("get", "/api/opportunities/{id}/risk") => {
-            ("Risk grade with every factor and its evidence", id(), None, obj(), &[404])
+            ("Risk grade with every factor and its evidence", id(), None, risk_out(), &[404])
         }
         ("get", "/api/alerts") => (
             "Rug and exploit alerts",
             vec![
-                q("chain", json!({"type": "string"}), "Only this chain"),
-                q("since_id", json!({"type": "integer", "minimum": 0}), "Only alerts after this id"),
-                q("opportunity", json!({"type": "string"}), "Only alerts on this opportunity"),
-                q("address", json!({"type": "string"}), "Only alerts exposing this address"),
+                q("chain", string(), "Only this chain"),
+                q("since_id", u64_(), "Only alerts after this id"),
+                q("opportunity", string(), "Only alerts on this opportunity"),
+                q("address", address(), "Only alerts exposing this address"),
             ],
             None,
-            arr(),
+            array(alert_out()),
             &[400, 404],
         ),
         ("get", "/api/accounts/{address}") => (
             "Balances and positions across chains, with PnL vs HODL",
-            vec![path_param("address", "0x address")],
+            vec![path_param("address", address(), "0x address")],
             None,
-            obj(),
+            account_out(),
             &[400],
         ),
         ("get", "/api/il") => (
@@ -160,80 +556,141 @@ fn doc(method: &str, path: &str) -> Option<RouteDoc> {
             vec![q(
                 "price_change_pct",
                 json!({"type": "number", "exclusiveMinimum": true, "minimum": -100}),
-                "Price change of one asset against the other, %",
+                "Price change of one asset against the other, % (default 0)",
             )],
             None,
-            obj(),
+            object(
+                &["price_change_pct", "price_ratio", "il_pct", "table"],
+                json!({
+                    "price_change_pct": number(), "price_ratio": number(),
+                    "il_pct": json!({"type": "number", "maximum": 0}),
+                    "table": array(object(&["price_change_pct", "il_pct"], json!({"price_change_pct": number(), "il_pct": json!({"type": "number", "maximum": 0})})))
+                }),
+            ),
             &[400],
         ),
         ("post", "/api/quote") => (
             "Preview an intent: amounts, fees, price impact, slippage bound, gas, penalty",
             vec![],
-            Some(body(
-                json!({"type": "object", "required": ["sender", "intent"], "properties": {"sender": {"type": "string"}, "intent": intent_schema()}}),
-            )),
-            obj(),
+            Some(body(closed(&["sender", "intent"], json!({"sender": address(), "intent": intent_schema()})))),
+            preview_out(),
             &[400, 403, 404, 409, 422],
         ),
         ("post", "/api/tx/prepare") => (
             "Unsigned transaction and its EIP-712 typed data for an external wallet",
             vec![],
-            Some(body(
-                json!({"type": "object", "required": ["sender"], "properties": {"sender": {"type": "string"}, "intent": intent_schema(), "action": action_schema()}}),
-            )),
-            obj(),
-            &[400, 404, 422],
+            Some(body({
+                let mut b = closed(
+                    &["sender"],
+                    json!({"sender": address(), "intent": intent_schema(), "action": action_schema()}),
+                );
+                b["oneOf"] = json!([{"required": ["intent"]}, {"required": ["action"]}]);
+                b["description"] = json!("Exactly one of `intent` (filled in from a quote) or `action` (as is)");
+                b
+            })),
+            object(
+                &["transaction", "typed_data", "digest"],
+                json!({"transaction": tx_out(), "typed_data": json!({"type": "object"}), "digest": {"type": "string", "pattern": "^0x[0-9a-f]{64}$"}}),
+            ),
+            &[400, 403, 404, 409, 422],
         ),
         ("post", "/api/tx") => (
             "Submit a signed transaction (EIP-712 signature, or wire bytes)",
             vec![],
-            Some(body(
-                json!({"type": "object", "properties": {"transaction": tx_schema(), "signature": {"type": "string"}, "raw": {"type": "string"}}}),
-            )),
-            obj(),
+            Some(body({
+                let mut b = closed(
+                    &[],
+                    json!({
+                        "transaction": tx_schema(),
+                        "signature": {"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{130}$", "description": "r ‖ s ‖ v, 65 bytes"},
+                        "raw": {"type": "string", "pattern": "^(0x)?([0-9a-fA-F]{2})*$", "description": "The wire bytes"}
+                    }),
+                );
+                b["oneOf"] = json!([
+                    {"required": ["transaction", "signature"], "not": {"required": ["raw"]}},
+                    {"required": ["raw"], "not": {"anyOf": [{"required": ["transaction"]}, {"required": ["signature"]}]}}
+                ]);
+                b["description"] = json!("`transaction` and `signature`, or `raw`");
+                b
+            })),
+            object(&["seq", "outcome", "next_seq"], json!({"seq": u64_(), "outcome": string(), "next_seq": u64_()})),
             &[400, 403, 404, 409, 422],
         ),
         ("post", "/api/faucet") => (
             "Demo faucet: fund an address on every chain",
             vec![],
-            Some(body(
-                json!({"type": "object", "required": ["address"], "properties": {"address": {"type": "string"}}}),
-            )),
-            obj(),
+            Some(body(closed(&["address"], json!({"address": address()})))),
+            object(
+                &["address", "granted"],
+                json!({"address": address_out(), "granted": array(object(&["token", "amount"], json!({"token": string(), "amount": amount_out()})))}),
+            ),
             &[400],
         ),
         ("post", "/api/time/advance") => (
             "Run the market and every chain's clock forward",
             vec![],
-            Some(body(
-                json!({"type": "object", "required": ["seconds"], "properties": {"seconds": {"type": "integer", "minimum": 1, "maximum": 2_592_000}}}),
-            )),
-            obj(),
+            Some(body(closed(
+                &["seconds"],
+                json!({"seconds": {"type": "integer", "minimum": 1, "maximum": crate::api::MAX_ADVANCE_S}}),
+            ))),
+            object(
+                &["now", "unix", "blocks", "fills", "scheduled"],
+                json!({"now": u64_(), "unix": {"type": "integer"}, "blocks": u64_(), "fills": u64_(), "scheduled": array(string())}),
+            ),
             &[400],
         ),
-        ("get", "/api/wallet") => ("Local wallet: addresses and the unlocked one", vec![], None, obj(), &[]),
+        ("get", "/api/wallet") => (
+            "Local wallet: addresses and the unlocked one",
+            vec![],
+            None,
+            object(
+                &["addresses", "unlocked"],
+                json!({"addresses": array(address_out()), "unlocked": nullable(address_out())}),
+            ),
+            &[],
+        ),
         ("post", "/api/wallet/unlock") => (
             "Unlock a local key with its passphrase (sets the session cookie)",
             vec![],
-            Some(body(
-                json!({"type": "object", "required": ["passphrase"], "properties": {"address": {"type": "string"}, "passphrase": {"type": "string"}}}),
-            )),
-            obj(),
+            Some(body(closed(
+                &["passphrase"],
+                json!({
+                    "address": {"type": "string", "pattern": "^((0x)?[0-9a-fA-F]{40})?$", "description": "The key to unlock; empty or absent: the only key"},
+                    "passphrase": string()
+                }),
+            ))),
+            object(
+                &["address", "session"],
+                json!({"address": address_out(), "session": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}),
+            ),
             &[400, 401, 404, 409, 422],
         ),
-        ("post", "/api/wallet/lock") => ("Forget the session's key", vec![], None, obj(), &[]),
+        ("post", "/api/wallet/lock") => (
+            "Forget the session's key",
+            vec![],
+            None,
+            object(&["unlocked"], json!({"unlocked": nullable(json!({"type": "string", "maxLength": 0}))})),
+            &[],
+        ),
         ("post", "/api/wallet/act") => (
             "Sign a previewed action with the unlocked key and submit it",
             vec![],
-            Some(body(json!({"type": "object", "required": ["action"], "properties": {"action": action_schema()}}))),
-            obj(),
+            Some(body(closed(&["action"], json!({"action": action_schema()})))),
+            object(&["seq", "outcome"], json!({"seq": u64_(), "outcome": string()})),
             &[400, 401, 403, 404, 409, 422],
         ),
-        ("get", "/api/events") => {
-            ("Server-sent events: block, fill, tx, alert", vec![], None, json!({"type": "string"}), &[])
-        }
-        ("get", "/api/openapi.json") => ("This document", vec![], None, obj(), &[]),
-        ("get", "/metrics") => ("Prometheus metrics", vec![], None, json!({"type": "string"}), &[]),
+        ("get", "/api/events") => ("Server-sent events: block, fill, tx, alert", vec![], None, string(), &[]),
+        ("get", "/api/openapi.json") => (
+            "This document",
+            vec![],
+            None,
+            object(
+                &["openapi", "info", "paths"],
+                json!({"openapi": {"type": "string", "pattern": "^3\\.0\\."}, "info": {"type": "object"}, "paths": {"type": "object"}}),
+            ),
+            &[],
+        ),
+        ("get", "/metrics") => ("Prometheus metrics", vec![], None, string(), &[]),
         _ => return None,
     })
 }

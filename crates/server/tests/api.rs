@@ -878,6 +878,17 @@ fn openapi_document_is_3_0_and_lists_exactly_the_routes() {
     let routes: BTreeSet<(String, String)> =
         granary_server::api_routes().iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
     assert_eq!(documented, routes);
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            // The server refuses unknown body fields, and reads an empty query value as absent.
+            if let Some(schema) = op["requestBody"]["content"]["application/json"]["schema"].as_object() {
+                assert_eq!(schema["additionalProperties"], false, "{method} {path}: a closed body");
+            }
+            for p in op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "query") {
+                assert_eq!(p["allowEmptyValue"], true, "{method} {path} {}", p["name"]);
+            }
+        }
+    }
 }
 
 // ================================================================= error classes (SPEC §5)
@@ -914,6 +925,36 @@ fn wrong_body_shape_is_400_invalid_body_naming_the_field() {
     assert_eq!((r.0, &r.1["error"]["code"]), (400, &json!("invalid_body")));
     let r = refused(Some(&who), || post("/api/faucet", &json!({"address": "0x1234"})));
     assert_error(&r, 400, "invalid_field", Some("address"));
+}
+
+/// The request forms are exactly what the OpenAPI document describes (schemathesis holds the
+/// server to it): no blanks around amounts or addresses, no unknown fields in an action, a
+/// tolerance in range even when unused; and an empty query value means "not given".
+#[test]
+fn requests_take_exactly_the_documented_forms() {
+    let _g = serial();
+    let (_, who) = funded("forms");
+    let mut intent = swap_intent(Some("1".into()));
+    intent["slippage_bps"] = json!(6000);
+    let r = refused(Some(&who), || post("/api/quote", &json!({"sender": who, "intent": intent})));
+    assert_error(&r, 400, "invalid_field", Some("slippage_bps"));
+    let intent = json!({"kind": "swap", "pool": SWAP_POOL, "token_in": USDT, "amount_in": format!(" {SWAP_IN}")});
+    let r = refused(Some(&who), || post("/api/quote", &json!({"sender": who, "intent": intent})));
+    assert_error(&r, 400, "invalid_field", Some("amount_in"));
+    let r = refused(Some(&who), || post("/api/faucet", &json!({"address": format!("{who} ")})));
+    assert_error(&r, 400, "invalid_field", Some("address"));
+    let action = json!({"kind": "transfer", "ids": [USDT, who], "amounts": ["1"], "min_out": "1"});
+    let r = refused(Some(&who), || post("/api/tx/prepare", &json!({"sender": who, "action": action})));
+    assert_error(&r, 400, "invalid_body", Some("min_out"));
+    let both =
+        json!({"sender": who, "intent": swap_intent(None), "action": {"kind": "harvest", "ids": ["x"], "amounts": []}});
+    let r = refused(Some(&who), || post("/api/tx/prepare", &both));
+    assert_error(&r, 400, "invalid_field", Some("intent"));
+
+    assert_eq!(ok("/api/opportunities?min_grade=&chain=&limit="), ok("/api/opportunities"), "empty means not given");
+    assert_eq!(ok("/api/opportunities?min_grade=b"), ok("/api/opportunities?min_grade=B"), "a grade in either case");
+    let bare = who.trim_start_matches("0x");
+    assert_eq!(ok(&format!("/api/accounts/{bare}")), account(&who), "0x is optional");
 }
 
 #[test]

@@ -674,7 +674,7 @@ async fn portfolio_page(State(app): State<AppState>, headers: HeaderMap, RawQuer
     let v = app.view();
     let session = session_of(&app, &headers).map(|s| s.address);
     let params = Params::parse(q.as_deref(), &["done", "address"]).ok();
-    let who = match params.as_ref().and_then(|p| p.str("address")).map(dto::parse_address) {
+    let who = match params.as_ref().and_then(|p| p.str("address")).map(|a| dto::parse_address(a.trim())) {
         Some(Ok(a)) => a,
         Some(Err(why)) => return error_page(&v, session, &ApiError::bad_field("address", why)),
         None => match session {
