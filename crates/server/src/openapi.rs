@@ -121,26 +121,32 @@ fn intent_variant(kind: &str, required: &[&str], mut properties: Value) -> Value
 }
 
 fn intent_schema() -> Value {
+    // Optional fields take `null` for "not given", as serde reads them (the CLI sends
+    // `"slippage_bps": null`).
     let mut swap = intent_variant(
         "swap",
         &["token_in", "amount_in"],
         json!({
-            "pool": string(), "path": array(string()), "token_in": string(), "amount_in": amount(),
-            "min_out": amount(), "slippage_bps": slippage_bps()
+            "pool": nullable(string()), "path": nullable(array(string())), "token_in": string(), "amount_in": amount(),
+            "min_out": nullable(amount()), "slippage_bps": nullable(slippage_bps())
         }),
     );
     // The route: `pool`, or a non-empty `path` of pools (which wins when both are given).
-    swap["anyOf"] = json!([{"required": ["pool"]}, {"required": ["path"], "properties": {"path": {"minItems": 1}}}]);
+    swap["anyOf"] = json!([
+        {"required": ["pool"], "properties": {"pool": string()}},
+        {"required": ["path"], "properties": {"path": {"type": "array", "minItems": 1}}}
+    ]);
     json!({
+        "type": "object",
         "description": "What the user asks for; amounts in base units. A zero amount is refused (422 zero_amount).",
         "oneOf": [
             swap,
             intent_variant("add_liquidity", &["pool", "amounts"], json!({
                 "pool": string(), "amounts": {"type": "array", "items": amount(), "minItems": 2, "maxItems": 2},
-                "slippage_bps": slippage_bps()
+                "slippage_bps": nullable(slippage_bps())
             })),
             intent_variant("remove_liquidity", &["pool", "liquidity"], json!({
-                "pool": string(), "liquidity": amount(), "slippage_bps": slippage_bps()
+                "pool": string(), "liquidity": amount(), "slippage_bps": nullable(slippage_bps())
             })),
             intent_variant("deposit", &["farm_pool", "amount"], json!({"farm_pool": string(), "amount": amount()})),
             intent_variant("withdraw", &["farm_pool", "amount"], json!({"farm_pool": string(), "amount": amount()})),
@@ -189,6 +195,11 @@ fn tx_out() -> Value {
         &["chain_id", "sender", "nonce", "deadline", "action"],
         json!({"chain_id": u64_(), "sender": address_out(), "nonce": u64_(), "deadline": u64_(), "action": action_out()}),
     )
+}
+
+/// `field` is given and not `null` (the server reads `null` as absent).
+fn given(field: &str, schema: Value) -> Value {
+    json!({"required": [field], "properties": {field: schema}})
 }
 
 fn body(schema: Value) -> Value {
@@ -582,9 +593,11 @@ fn doc(method: &str, path: &str) -> Option<RouteDoc> {
             Some(body({
                 let mut b = closed(
                     &["sender"],
-                    json!({"sender": address(), "intent": intent_schema(), "action": action_schema()}),
+                    json!({"sender": address(), "intent": nullable(intent_schema()), "action": nullable(action_schema())}),
                 );
-                b["oneOf"] = json!([{"required": ["intent"]}, {"required": ["action"]}]);
+                let intent = given("intent", json!({"type": "object"}));
+                let action = given("action", json!({"type": "object"}));
+                b["oneOf"] = json!([{"allOf": [intent, {"not": action}]}, {"allOf": [action, {"not": intent}]}]);
                 b["description"] = json!("Exactly one of `intent` (filled in from a quote) or `action` (as is)");
                 b
             })),
@@ -601,14 +614,17 @@ fn doc(method: &str, path: &str) -> Option<RouteDoc> {
                 let mut b = closed(
                     &[],
                     json!({
-                        "transaction": tx_schema(),
-                        "signature": {"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{130}$", "description": "r ‖ s ‖ v, 65 bytes"},
-                        "raw": {"type": "string", "pattern": "^(0x)?([0-9a-fA-F]{2})*$", "description": "The wire bytes"}
+                        "transaction": nullable(tx_schema()),
+                        "signature": nullable(json!({"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{130}$", "description": "r ‖ s ‖ v, 65 bytes"})),
+                        "raw": nullable(json!({"type": "string", "pattern": "^(0x)?([0-9a-fA-F]{2})*$", "description": "The wire bytes"}))
                     }),
                 );
+                let tx = given("transaction", json!({"type": "object"}));
+                let sig = given("signature", string());
+                let raw = given("raw", string());
                 b["oneOf"] = json!([
-                    {"required": ["transaction", "signature"], "not": {"required": ["raw"]}},
-                    {"required": ["raw"], "not": {"anyOf": [{"required": ["transaction"]}, {"required": ["signature"]}]}}
+                    {"allOf": [tx, sig, {"not": raw}]},
+                    {"allOf": [raw, {"not": {"anyOf": [tx, sig]}}]}
                 ]);
                 b["description"] = json!("`transaction` and `signature`, or `raw`");
                 b
@@ -655,7 +671,7 @@ fn doc(method: &str, path: &str) -> Option<RouteDoc> {
             Some(body(closed(
                 &["passphrase"],
                 json!({
-                    "address": {"type": "string", "pattern": "^((0x)?[0-9a-fA-F]{40})?$", "description": "The key to unlock; empty or absent: the only key"},
+                    "address": nullable(json!({"type": "string", "pattern": "^((0x)?[0-9a-fA-F]{40})?$", "description": "The key to unlock; empty, null or absent: the only key"})),
                     "passphrase": string()
                 }),
             ))),

@@ -951,6 +951,14 @@ fn requests_take_exactly_the_documented_forms() {
     let r = refused(Some(&who), || post("/api/tx/prepare", &both));
     assert_error(&r, 400, "invalid_field", Some("intent"));
 
+    // `null` is "not given" for an optional field (the CLI sends `"slippage_bps": null`).
+    let mut intent = swap_intent(None);
+    intent["slippage_bps"] = Value::Null;
+    intent["min_out"] = Value::Null;
+    let q = ok_post("/api/quote", &json!({"sender": who, "intent": intent}));
+    let p = ok_post("/api/tx/prepare", &json!({"sender": who, "intent": null, "action": q["action"]}));
+    assert_eq!(p["transaction"]["action"], q["action"]);
+
     assert_eq!(ok("/api/opportunities?min_grade=&chain=&limit="), ok("/api/opportunities"), "empty means not given");
     assert_eq!(ok("/api/opportunities?min_grade=b"), ok("/api/opportunities?min_grade=B"), "a grade in either case");
     let bare = who.trim_start_matches("0x");
