@@ -517,7 +517,7 @@ struct SubmitReq {
 
 fn hex_bytes(field: &str, s: &str) -> Result<Vec<u8>, ApiError> {
     let h = s.strip_prefix("0x").unwrap_or(s);
-    if h.len() % 2 != 0 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
+    if !h.len().is_multiple_of(2) || !h.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ApiError::bad_field(field, "is not 0x-hex bytes"));
     }
     (0..h.len() / 2)

@@ -98,7 +98,10 @@ fn arr() -> Value {
 }
 
 /// (summary, parameters, request body, success schema, error statuses) of a route.
-fn doc(method: &str, path: &str) -> Option<(&'static str, Vec<Value>, Option<Value>, Value, &'static [u16])> {
+/// What the document says of a route: summary, parameters, request body, success schema, error statuses.
+type RouteDoc = (&'static str, Vec<Value>, Option<Value>, Value, &'static [u16]);
+
+fn doc(method: &str, path: &str) -> Option<RouteDoc> {
     let opp_params = || {
         vec![
             q("chain", json!({"type": "string"}), "Chain id (bsc) or EIP-155 number"),
