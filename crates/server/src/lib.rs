@@ -84,6 +84,8 @@ pub struct App {
     pub openapi: String,
     pub status: Mutex<Status>,
     shutdown: AtomicBool,
+    /// Flips to true on shutdown, so that open event streams end and the server can drain.
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -107,6 +109,7 @@ impl App {
             openapi: openapi::document(),
             status: Mutex::new(status),
             shutdown: AtomicBool::new(false),
+            stop: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -167,6 +170,7 @@ impl App {
 
     pub fn request_shutdown(&self) {
         self.shutdown.store(true, Ordering::Relaxed);
+        self.stop.send_replace(true);
     }
 
     pub fn shutting_down(&self) -> bool {
@@ -207,7 +211,11 @@ async fn sse(
     axum::extract::State(app): axum::extract::State<api::AppState>,
 ) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>> {
     let rx = app.events.subscribe();
-    let stream = tokio_stream::wrappers::BroadcastStream::new(rx).filter_map(|m| async move {
+    let mut stop = app.stop.subscribe();
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let stream = tokio_stream::wrappers::BroadcastStream::new(rx).take_until(stopped).filter_map(|m| async move {
         match m {
             Ok(m) => Some(Ok(SseEvent::default().event(m.name).data(m.json.clone()))),
             // A slow client skips what it missed rather than stalling the others.
