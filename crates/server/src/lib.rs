@@ -134,10 +134,13 @@ impl App {
     /// call from a blocking thread.
     pub fn write<T>(&self, f: impl FnOnce(&mut Platform) -> T) -> T {
         let mut p = self.lock();
+        let t = std::time::Instant::now();
         let out = f(&mut p);
+        let applied = t.elapsed();
         let events = p.take_events();
         let view = Arc::new(View::build(&p));
         drop(p);
+        self.metrics.observe_write(applied, t.elapsed() - applied);
         self.metrics.observe_view(&view);
         match self.view.write() {
             Ok(mut v) => *v = view,
@@ -259,12 +262,17 @@ pub fn open(opts: &UpOptions) -> Result<Arc<App>, PlatformError> {
 pub fn spawn_clock(app: Arc<App>, tick: Duration) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut carry = 0.0f64;
+        let mut last = std::time::Instant::now();
         while !app.shutting_down() {
             std::thread::sleep(tick);
+            // Chain time follows the wall clock × speed even when a tick runs late (a busy
+            // machine makes blocks longer, not time slower); a long stall catches up at most a day.
+            let elapsed = last.elapsed();
+            last = std::time::Instant::now();
             if app.clock.paused() || app.shutting_down() {
                 continue;
             }
-            carry += app.clock.speed() * tick.as_secs_f64();
+            carry = (carry + app.clock.speed() * elapsed.as_secs_f64()).min(86_400.0);
             let seconds = carry.floor() as u64;
             carry -= seconds as f64;
             if seconds > 0
