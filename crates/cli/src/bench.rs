@@ -80,6 +80,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode, String> {
     let blocks = app.as_ref().map(|app| app.view().chains.iter().map(|c| c.block_number).sum::<u64>());
     if let Some(app) = &app {
         app.request_shutdown();
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("granary-bench-{}", std::process::id())));
     }
     if a.json {
         println!("{}", serde_json::to_string(&r).unwrap_or_default());

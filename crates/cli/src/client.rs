@@ -525,6 +525,13 @@ fn print_preview(p: &Value) {
         outln!("  impact:   {}", pct(&p["price_impact_pct"]));
     }
     outln!("  gas:      {} units ({})", p["gas_units"], usd(&p["gas_usd"]));
+    if let Some(r) = p["expected_reward"].as_object() {
+        outln!(
+            "  expected: {} {} by unlock at today's rate",
+            r["amount_tokens"].as_str().unwrap_or(""),
+            r["symbol"].as_str().unwrap_or("")
+        );
+    }
     if let Some(pen) = p["penalty"].as_object() {
         outln!("  PENALTY:  {} {}", pen["amount_tokens"].as_str().unwrap_or(""), pen["symbol"].as_str().unwrap_or(""));
     }

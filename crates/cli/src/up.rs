@@ -83,6 +83,11 @@ pub fn run(data_dir: &Path, location: Location, policy: SnapshotPolicy, a: &UpAr
         a.speed
     );
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
-    rt.block_on(serve(app, a.addr, opts.tick)).map_err(|e| format!("cannot serve on {}: {e}", a.addr))?;
+    let served = rt.block_on(serve(app.clone(), a.addr, opts.tick));
+    // The platform (and a PostgreSQL store's blocking client) is dropped here, outside the
+    // async runtime, once the server has drained.
+    drop(rt);
+    drop(app);
+    served.map_err(|e| format!("cannot serve on {}: {e}", a.addr))?;
     Ok(ExitCode::SUCCESS)
 }

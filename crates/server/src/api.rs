@@ -150,6 +150,7 @@ pub async fn status(State(app): State<AppState>) -> ApiResult {
         "now": v.now,
         "unix": v.genesis_unix + v.now as i64,
         "next_seq": v.next_seq,
+        "state_hash": format!("{:#x}", v.engine.state_hash()),
         "opportunities": v.opportunities.len(),
         "alerts": v.alerts.len(),
     }))

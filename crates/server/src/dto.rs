@@ -238,9 +238,14 @@ pub struct FarmPositionDto {
     pub farm_pool: String,
     pub opportunity: String,
     pub stake_symbol: String,
+    pub stake_decimals: u8,
+    /// What the farm's ledger records as staked (MasterChef `userInfo.amount`).
     #[serde(serialize_with = "ser_u256")]
     pub staked: U256,
     pub staked_usd: Option<f64>,
+    /// Share of what the farm's pools record as staked in this token that the farm still holds:
+    /// below 1 after a migrator or an exploit moved tokens out (what is missing cannot be withdrawn).
+    pub backing: f64,
     #[serde(serialize_with = "ser_u256")]
     pub pending_reward: U256,
     pub reward_symbol: String,
@@ -334,15 +339,26 @@ pub fn account(engine: &Engine, book: &PriceBook, costs: &CostBook, genesis_unix
             *lp_staked.entry(pool).or_default() += user.amount;
         }
         let sv = value(engine, book, p.stake_token, user.amount);
-        total += sv.unwrap_or(0.0);
         let rv = value(engine, book, farm.reward_token, pending);
+        // The farm holds every pool's stake of this token in one balance.
+        let recorded = farm
+            .pools
+            .iter()
+            .map(|&q| engine.farm_pool(q))
+            .filter(|q| q.stake_token == p.stake_token)
+            .fold(U256::ZERO, |a, q| a.saturating_add(q.total_staked));
+        let held = engine.balance(p.stake_token, farm.address);
+        let backing = if recorded.is_zero() { 1.0 } else { (units_f64(held, 0) / units_f64(recorded, 0)).min(1.0) };
+        total += sv.unwrap_or(0.0) * backing;
         farm_positions.push(FarmPositionDto {
             chain: engine.chain(farm.chain).id.clone(),
             farm_pool: p.id.clone(),
             opportunity: format!("farm:{}", p.id),
             stake_symbol: engine.token(p.stake_token).symbol.clone(),
+            stake_decimals: engine.token(p.stake_token).decimals,
             staked: user.amount,
-            staked_usd: sv,
+            staked_usd: sv.map(|v| v * backing),
+            backing,
             pending_reward: pending,
             reward_symbol: engine.token(farm.reward_token).symbol.clone(),
             reward_decimals: engine.token(farm.reward_token).decimals,

@@ -19,7 +19,7 @@ pub fn grants(engine: &Engine, market: &Market, _world: &World) -> Vec<(String, 
         let units = GRANT_USD / price;
         // Whole tokens to 6 significant digits, then scaled to base units (exact integers).
         let micro = (units * 1e6).round();
-        if !(micro.is_finite() && (1.0..1e30).contains(&micro)) {
+        if !(1.0..1e30).contains(&micro) {
             continue;
         }
         let micro = U256::from(micro as u128);

@@ -208,6 +208,9 @@ pub struct Preview {
     pub penalty: Option<Leg>,
     /// Early exit: rewards forfeited.
     pub forfeited_reward: Option<Leg>,
+    /// A stake: the reward it would have earned by its unlock if nothing else changed (no one
+    /// joins or leaves, no new notify) — the engine run forward on a copy.
+    pub expected_reward: Option<Leg>,
     /// Warnings the user must read (locked until…, rug alert on this opportunity, …).
     pub warnings: Vec<String>,
     pub outcome: String,
@@ -289,6 +292,7 @@ pub fn preview(engine: &Engine, book: &PriceBook, sender: Address, action: &Acti
         gas_usd,
         penalty: None,
         forfeited_reward: None,
+        expected_reward: None,
         warnings: Vec::new(),
         outcome: dto::outcome_words(&outcome),
     };
@@ -348,8 +352,17 @@ pub fn preview(engine: &Engine, book: &PriceBook, sender: Address, action: &Acti
                 }
             }
         }
-        (Action::Stake { staking_pool, term_days, .. }, Outcome::Staked { unlock_at, .. }) if *term_days > 0 => {
+        (Action::Stake { staking_pool, term_days, .. }, Outcome::Staked { position, unlock_at }) => {
             let sp = engine.staking_pool(engine.staking_ix(staking_pool)?);
+            let horizon = if *term_days > 0 { unlock_at.saturating_sub(sim.now(cix)) } else { 30 * 86_400 };
+            if sim.advance(cix, horizon.max(1)).is_ok()
+                && let Ok(r) = sim.position_pending(*position)
+            {
+                p.expected_reward = Some(leg(engine, book, sp.reward_token, r));
+            }
+            if *term_days == 0 {
+                return Ok(p);
+            }
             let rule = match sp.early_exit {
                 EarlyExit::Forbidden => "no early exit".to_string(),
                 EarlyExit::Penalty { penalty_bps, forfeit_rewards, .. } => format!(

@@ -84,6 +84,8 @@ pub struct App {
     pub openapi: String,
     pub status: Mutex<Status>,
     shutdown: AtomicBool,
+    /// Flips to true on shutdown, so that open event streams end and the server can drain.
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -107,6 +109,7 @@ impl App {
             openapi: openapi::document(),
             status: Mutex::new(status),
             shutdown: AtomicBool::new(false),
+            stop: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -131,10 +134,13 @@ impl App {
     /// call from a blocking thread.
     pub fn write<T>(&self, f: impl FnOnce(&mut Platform) -> T) -> T {
         let mut p = self.lock();
+        let t = std::time::Instant::now();
         let out = f(&mut p);
+        let applied = t.elapsed();
         let events = p.take_events();
         let view = Arc::new(View::build(&p));
         drop(p);
+        self.metrics.observe_write(applied, t.elapsed() - applied);
         self.metrics.observe_view(&view);
         match self.view.write() {
             Ok(mut v) => *v = view,
@@ -167,6 +173,7 @@ impl App {
 
     pub fn request_shutdown(&self) {
         self.shutdown.store(true, Ordering::Relaxed);
+        self.stop.send_replace(true);
     }
 
     pub fn shutting_down(&self) -> bool {
@@ -207,7 +214,11 @@ async fn sse(
     axum::extract::State(app): axum::extract::State<api::AppState>,
 ) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>> {
     let rx = app.events.subscribe();
-    let stream = tokio_stream::wrappers::BroadcastStream::new(rx).filter_map(|m| async move {
+    let mut stop = app.stop.subscribe();
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let stream = tokio_stream::wrappers::BroadcastStream::new(rx).take_until(stopped).filter_map(|m| async move {
         match m {
             Ok(m) => Some(Ok(SseEvent::default().event(m.name).data(m.json.clone()))),
             // A slow client skips what it missed rather than stalling the others.
@@ -251,12 +262,17 @@ pub fn open(opts: &UpOptions) -> Result<Arc<App>, PlatformError> {
 pub fn spawn_clock(app: Arc<App>, tick: Duration) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut carry = 0.0f64;
+        let mut last = std::time::Instant::now();
         while !app.shutting_down() {
             std::thread::sleep(tick);
+            // Chain time follows the wall clock × speed even when a tick runs late (a busy
+            // machine makes blocks longer, not time slower); a long stall catches up at most a day.
+            let elapsed = last.elapsed();
+            last = std::time::Instant::now();
             if app.clock.paused() || app.shutting_down() {
                 continue;
             }
-            carry += app.clock.speed() * tick.as_secs_f64();
+            carry = (carry + app.clock.speed() * elapsed.as_secs_f64()).min(86_400.0);
             let seconds = carry.floor() as u64;
             carry -= seconds as f64;
             if seconds > 0

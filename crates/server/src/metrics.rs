@@ -28,6 +28,9 @@ pub struct Metrics {
     alerts: AtomicU64,
     txs: AtomicU64,
     gauges: Mutex<Vec<(String, f64)>>,
+    /// Microseconds the last write spent applying, and rebuilding the readers' view.
+    last_apply_micros: AtomicU64,
+    last_view_micros: AtomicU64,
 }
 
 impl Metrics {
@@ -39,6 +42,11 @@ impl Metrics {
             Event::Tx { .. } => &self.txs,
         };
         c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn observe_write(&self, apply: std::time::Duration, view: std::time::Duration) {
+        self.last_apply_micros.store(apply.as_micros() as u64, Ordering::Relaxed);
+        self.last_view_micros.store(view.as_micros() as u64, Ordering::Relaxed);
     }
 
     pub fn observe_view(&self, v: &View) {
@@ -113,6 +121,16 @@ impl Metrics {
             app.events.receiver_count()
         );
         let _ = writeln!(s, "# TYPE granary_clock_speed gauge\ngranary_clock_speed {}", app.clock.speed());
+        let _ = writeln!(
+            s,
+            "# HELP granary_last_write_apply_seconds Time the last change spent in the engine and the store.\n# TYPE granary_last_write_apply_seconds gauge\ngranary_last_write_apply_seconds {}",
+            self.last_apply_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            s,
+            "# HELP granary_last_view_build_seconds Time the last change spent rebuilding what readers see.\n# TYPE granary_last_view_build_seconds gauge\ngranary_last_view_build_seconds {}",
+            self.last_view_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
         if let Ok(g) = self.gauges.lock() {
             let mut seen = std::collections::BTreeSet::new();
             for (name, v) in g.iter() {

@@ -368,7 +368,8 @@ fn account_out() -> Value {
         &["chain", "farm_pool", "opportunity", "staked", "pending_reward"],
         json!({
             "chain": string(), "farm_pool": string(), "opportunity": string(), "stake_symbol": string(),
-            "staked": amount_out(), "staked_usd": nullable(number()), "pending_reward": amount_out(),
+            "stake_decimals": uint(255), "staked": amount_out(), "staked_usd": nullable(number()),
+            "backing": {"type": "number", "minimum": 0, "maximum": 1}, "pending_reward": amount_out(),
             "reward_symbol": string(), "reward_decimals": uint(255), "pending_reward_usd": nullable(number())
         }),
     );
@@ -417,12 +418,12 @@ fn preview_out() -> Value {
             "slippage_bps": nullable(u32_()), "minimum_receive": array(leg_out()),
             "gas_units": u64_(), "gas_usd": nullable(number()),
             "penalty": nullable(leg_out()), "forfeited_reward": nullable(leg_out()),
-            "warnings": array(string()), "outcome": string()
+            "expected_reward": nullable(leg_out()), "warnings": array(string()), "outcome": string()
         }),
     )
 }
 
-/// (summary, parameters, request body, success schema, error statuses) of a route.
+/// What the document says of a route: summary, parameters, request body, success schema, error statuses.
 type RouteDoc = (&'static str, Vec<Value>, Option<Value>, Value, &'static [u16]);
 
 fn doc(method: &str, path: &str) -> Option<RouteDoc> {
@@ -481,13 +482,15 @@ fn doc(method: &str, path: &str) -> Option<RouteDoc> {
                     "now",
                     "unix",
                     "next_seq",
+                    "state_hash",
                     "opportunities",
                     "alerts",
                 ],
                 json!({
                     "store": string(), "recovery": string(), "seeded_now": boolean(), "seed": u64_(),
                     "speed": json!({"type": "number", "minimum": 0}), "paused": boolean(), "now": u64_(),
-                    "unix": {"type": "integer"}, "next_seq": u64_(), "opportunities": u64_(), "alerts": u64_()
+                    "unix": {"type": "integer"}, "next_seq": u64_(),
+                    "state_hash": {"type": "string", "pattern": "^0x[0-9a-f]{64}$"}, "opportunities": u64_(), "alerts": u64_()
                 }),
             ),
             &[],

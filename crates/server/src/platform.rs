@@ -261,7 +261,6 @@ impl Platform {
 
         // Rebuild what the snapshots do not hold from the journal's history.
         let mut backend = config.location.open_writer()?;
-        let mut pending_outcomes: Vec<(SignedTransaction, Outcome)> = Vec::new();
         granary_store::replay_with(
             backend.as_mut(),
             |engine: &Engine, entry: &Entry, outcome: Option<&Outcome>| match (&entry.record, outcome) {
@@ -269,16 +268,12 @@ impl Platform {
                     if !actors.contains(&stx.tx.sender)
                         && matches!(stx.tx.action, Action::AddLiquidity { .. } | Action::RemoveLiquidity { .. }) =>
                 {
-                    pending_outcomes.push((stx.clone(), o.clone()));
                     let prices = hub.price_book(engine);
-                    for (tx, o) in pending_outcomes.drain(..) {
-                        book.record(engine, &tx, &o, &|t| prices.usd(t));
-                    }
+                    book.record(engine, stx, o, &|t| prices.usd(t));
                 }
-                (Record::System(SystemOp::Advance { chain, .. }), _) => {
+                (Record::System(SystemOp::Advance { .. }), _) => {
                     hub.observe(engine);
                     for alert in detector.observe(engine) {
-                        let _ = chain;
                         let chain = engine
                             .chain_ix_by_eip155(alert.chain_id)
                             .map(|ix| engine.chain(ix).id.clone())

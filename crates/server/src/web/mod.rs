@@ -153,6 +153,11 @@ svg.chart{width:100%;height:auto;border:1px solid #eef0f4;border-radius:4px;marg
 "#;
 
 fn page(title: &str, v: &View, session: Option<Address>, body: &str) -> Html<String> {
+    page_with(title, v, session, body, "")
+}
+
+/// A page; `head` is extra markup for `<head>` (the portfolio's refresh while time runs).
+fn page_with(title: &str, v: &View, session: Option<Address>, body: &str, head: &str) -> Html<String> {
     let clock = fmt_unix(v.genesis_unix + v.now as i64);
     let who = match session {
         Some(a) => format!(r#"<a href="/portfolio" id="who">{}</a>"#, esc(&short_addr(&a))),
@@ -160,7 +165,7 @@ fn page(title: &str, v: &View, session: Option<Address>, body: &str) -> Html<Str
     };
     Html(format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{} · Granary</title><style>{STYLE}</style></head><body>
+<title>{} · Granary</title><style>{STYLE}</style>{head}</head><body>
 <header><a class="brand" href="/">Granary</a><a href="/">Opportunities</a><a href="/portfolio">Portfolio</a><a href="/alerts">Alerts{}</a><a href="/wallet">Wallet</a>{who}
 <span class="clock" id="clock">chain time {}</span>
 <form method="post" action="/time/advance"><input type="hidden" name="seconds" value="3600"><button class="secondary" id="advance-1h" title="run the market one hour">+1h</button></form>
@@ -618,6 +623,15 @@ async fn act_preview(State(app): State<AppState>, headers: HeaderMap, bytes: Byt
         let _ = write!(b, r#"<tr><th>Price impact</th><td id="pv-impact">{i:.3}%</td></tr>"#);
     }
     let _ = write!(b, r#"<tr><th>Gas</th><td id="pv-gas">{} units · {}</td></tr>"#, p.gas_units, usd(p.gas_usd));
+    if let Some(r) = &p.expected_reward {
+        let _ = write!(
+            b,
+            r#"<tr><th>Reward by unlock at today's rate</th><td id="pv-expected">{} {} ({})</td></tr>"#,
+            esc(&r.amount_tokens),
+            esc(&r.symbol),
+            usd(r.value_usd)
+        );
+    }
     if let Some(pen) = &p.penalty {
         let _ = write!(
             b,
@@ -748,9 +762,17 @@ async fn portfolio_page(State(app): State<AppState>, headers: HeaderMap, RawQuer
             ou = url(&f.opportunity),
             x = if exposed_to(&f.opportunity) { r#" <span class="exposed">⚠ alert</span>"# } else { "" },
             chain = esc(&f.chain),
-            st = esc(&format_units(f.staked, 18)),
+            st = esc(&format_units(f.staked, f.stake_decimals)),
             ss = esc(&f.stake_symbol),
-            su = usd(f.staked_usd),
+            su = if f.backing < 0.999_999 {
+                format!(
+                    r#"{} <span class="exposed" title="the farm no longer holds what its pools record">only {:.1}% backed</span>"#,
+                    usd(f.staked_usd),
+                    f.backing * 100.0
+                )
+            } else {
+                usd(f.staked_usd)
+            },
             pr = f.pending_reward,
             pend = esc(&format_units(f.pending_reward, f.reward_decimals)),
             rs = esc(&f.reward_symbol),
@@ -791,7 +813,10 @@ async fn portfolio_page(State(app): State<AppState>, headers: HeaderMap, RawQuer
         );
     }
     b.push_str("</tbody></table></div>");
-    page("Portfolio", &v, session, &b).into_response()
+    // While simulated time runs, the page reloads so pending rewards tick up without scripts.
+    let refresh =
+        if app.clock.paused() || app.clock.speed() == 0.0 { "" } else { r#"<meta http-equiv="refresh" content="5">"# };
+    page_with("Portfolio", &v, session, &b, refresh).into_response()
 }
 
 // ---------- alerts ----------
