@@ -236,17 +236,24 @@ fn chain_doc(id: &str) -> Value {
     ok("/api/chains").as_array().and_then(|l| l.iter().find(|c| c["id"] == id).cloned()).expect("chain")
 }
 
-/// Everything a refused request must leave as it was: the journal position, the chains
-/// (blocks, clocks), and one account entire (balances, nonces, positions).
+/// Everything a refused request must leave as it was: the journal position, the engine's state
+/// hash (every balance, pool and position of every chain), the chains (blocks, clocks), and one
+/// account entire (balances, nonces, positions).
 #[derive(Debug, PartialEq)]
 struct Observed {
     next_seq: u64,
+    state_hash: String,
     chains: Value,
     account: Option<Value>,
 }
 
 fn observe(who: Option<&str>) -> Observed {
-    Observed { next_seq: uint(&ok("/api/health")["next_seq"]), chains: ok("/api/chains"), account: who.map(account) }
+    Observed {
+        next_seq: uint(&ok("/api/health")["next_seq"]),
+        state_hash: text(&ok("/api/status")["state_hash"]).to_string(),
+        chains: ok("/api/chains"),
+        account: who.map(account),
+    }
 }
 
 /// Run a request that must be refused, and check that the platform did not move.
@@ -727,11 +734,13 @@ fn quote_prepare_sign_submit_moves_balances_exactly_as_previewed() {
     assert_eq!(p["typed_data"]["message"]["nonce"], tx.nonce);
 
     let seq = uint(&ok("/api/health")["next_seq"]);
+    let hash = ok("/api/status")["state_hash"].clone();
     let r = submit(&tx.sign(&key));
     assert_eq!(r.0, 200, "{}", r.1);
     assert_eq!(uint(&r.1["seq"]), seq, "journalled at the next position");
     assert_eq!(uint(&r.1["next_seq"]), seq + 1);
     assert_eq!(text(&r.1["outcome"]), format!("swapped {SWAP_IN} for {out}"));
+    assert_ne!(ok("/api/status")["state_hash"], hash, "an accepted transaction changes the state");
 
     let after = account(&who);
     assert_eq!(balance(&after, USDT), balance(&before, USDT) - u256(&json!(SWAP_IN)), "paid to the wei");
