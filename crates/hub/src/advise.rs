@@ -2238,11 +2238,19 @@ fn assumptions_of(
         })
         .map(String::as_str)
         .collect();
-    if !assumed.is_empty() {
+    let (stable, volatile): (Vec<&str>, Vec<&str>) =
+        assumed.into_iter().partition(|x| vol.usd_sigma(x) <= assess::ASSUMED_SIGMA_STABLE);
+    if !volatile.is_empty() {
         a.push(format!(
-            "History is too short to measure the volatility of {}: assumed {:.0}% a year ({:.0}% for stablecoins).",
-            assumed.join(", "),
+            "History is too short to measure the volatility of {} in USD: assumed {:.0}% a year (√2 of it for a token priced through another volatile one, uncorrelated).",
+            volatile.join(", "),
             assess::ASSUMED_SIGMA_VOLATILE * 100.0,
+        ));
+    }
+    if !stable.is_empty() {
+        a.push(format!(
+            "Stablecoins ({}) are taken to move {:.0}% a year against the dollar.",
+            stable.join(", "),
             assess::ASSUMED_SIGMA_STABLE * 100.0
         ));
     }
