@@ -1,4 +1,4 @@
-//! The CLI against a running `granary up`: `pools`, `positions`, `alerts` read the API;
+//! The CLI against a running `granary up`: `pools`, `positions`, `alerts`, `advise` read the API;
 //! `stake`, `unstake`, `harvest`, `swap`, `add`, `remove` preview the action, ask (or take
 //! `--yes`), sign it locally with the keystore key and submit the signed bytes. Tables by
 //! default, `--json` for scripts.
@@ -537,5 +537,159 @@ fn print_preview(p: &Value) {
     }
     for w in p["warnings"].as_array().into_iter().flatten() {
         outln!("  warning:  {}", w.as_str().unwrap_or(""));
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct AdviseArgs {
+    /// What you hold, in whole tokens: ETH=10,USDC=5000 (a chain with SYMBOL@CHAIN, e.g. USDC@arbitrum=5000).
+    #[arg(long)]
+    holdings: String,
+    /// How long you mean to hold, days.
+    #[arg(long, default_value_t = 90)]
+    horizon_days: u32,
+    /// conservative, balanced or aggressive.
+    #[arg(long, default_value = "balanced")]
+    tolerance: String,
+    /// Worst grade advised (A–F), instead of the tolerance's.
+    #[arg(long)]
+    min_grade: Option<String>,
+    /// Most of the holdings' value in one protocol (a fraction, e.g. 0.3).
+    #[arg(long)]
+    max_protocol_share: Option<f64>,
+    /// Most of the holdings' value on one chain (a fraction).
+    #[arg(long)]
+    max_chain_share: Option<f64>,
+    /// An opportunity id not to advise (repeatable).
+    #[arg(long)]
+    exclude: Vec<String>,
+}
+
+/// `granary advise`: the allocation for the holdings, a table and each line's explanation.
+pub fn advise(conn: &Conn, a: &AdviseArgs) -> Result<ExitCode, Failure> {
+    let api = Api::new(&conn.url);
+    let mut body = json!({"holdings": a.holdings, "horizon_days": a.horizon_days, "tolerance": a.tolerance});
+    if let Some(o) = body.as_object_mut() {
+        if let Some(g) = &a.min_grade {
+            o.insert("min_grade".into(), json!(g));
+        }
+        if let Some(s) = a.max_protocol_share {
+            o.insert("max_protocol_share".into(), json!(s));
+        }
+        if let Some(s) = a.max_chain_share {
+            o.insert("max_chain_share".into(), json!(s));
+        }
+        if !a.exclude.is_empty() {
+            o.insert("exclude".into(), json!(a.exclude));
+        }
+    }
+    let v = api.post("/api/advise", &body)?;
+    if conn.json {
+        return print_json(&v);
+    }
+    print_advice(&v);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn signed_usd(v: &Value) -> String {
+    match v.as_f64() {
+        Some(x) if x < 0.0 => format!("-{}", usd(&json!(-x))),
+        Some(_) => format!("+{}", usd(v)),
+        None => "-".into(),
+    }
+}
+
+fn print_advice(v: &Value) {
+    let t = &v["totals"];
+    let f = |k: &str| t[k].as_f64().unwrap_or(0.0);
+    outln!(
+        "Advice for {} over {} days ({}): {} allocated, median {} ({:+.2}%, {:.2}% a year), bad case {} (p5, lines together)",
+        usd(&t["holdings_usd"]),
+        v["horizon_days"],
+        v["tolerance"].as_str().unwrap_or(""),
+        usd(&t["allocated_usd"]),
+        signed_usd(&t["median_usd"]),
+        f("median_pct"),
+        f("median_apy_pct"),
+        signed_usd(&t["bad_usd"]),
+    );
+    let empty = vec![];
+    let lines = v["lines"].as_array().unwrap_or(&empty);
+    let rows: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            let from: Vec<String> = l["sources"]
+                .as_array()
+                .unwrap_or(&empty)
+                .iter()
+                .map(|s| format!("{:.4} {}", s["amount"].as_f64().unwrap_or(0.0), s["holding"].as_str().unwrap_or("")))
+                .collect();
+            let cost = l["costs"]["total_usd"].as_f64().unwrap_or(0.0) + l["gas"]["total_usd"].as_f64().unwrap_or(0.0);
+            vec![
+                l["opportunity"].as_str().unwrap_or("").into(),
+                l["chain"].as_str().unwrap_or("").into(),
+                l["project"].as_str().unwrap_or("").into(),
+                l["grade"].as_str().unwrap_or("-").into(),
+                usd(&l["amount_usd"]),
+                format!("{:.1}%", l["share"].as_f64().unwrap_or(0.0) * 100.0),
+                from.join(", "),
+                usd(&json!(cost)),
+                pct(&l["apy"]["risk_adjusted_pct"]),
+                signed_usd(&l["median_usd"]),
+                signed_usd(&l["bad_usd"]),
+            ]
+        })
+        .collect();
+    outln!();
+    table(
+        &["OPPORTUNITY", "CHAIN", "PROJECT", "GRADE", "AMOUNT", "SHARE", "FROM", "COSTS+GAS", "APY", "MEDIAN", "BAD"],
+        &rows,
+    );
+    if lines.is_empty() {
+        outln!("(nothing nets more than its costs for these holdings over this horizon)");
+    }
+    for l in lines {
+        outln!(
+            "\n{} · {} {}",
+            l["opportunity"].as_str().unwrap_or(""),
+            l["project"].as_str().unwrap_or(""),
+            l["symbol"].as_str().unwrap_or("")
+        );
+        outln!("  why:   {}", l["why"].as_str().unwrap_or(""));
+        outln!("  risks: {}", l["risks"].as_str().unwrap_or(""));
+        outln!("  limit: {}", l["limit"].as_str().unwrap_or(""));
+        for s in l["sources"].as_array().unwrap_or(&empty) {
+            let steps: Vec<&str> = s["route"].as_array().unwrap_or(&empty).iter().filter_map(Value::as_str).collect();
+            outln!("  how:   {}: {}", s["holding"].as_str().unwrap_or(""), steps.join("; then "));
+        }
+    }
+    let slices = |k: &str| -> String {
+        t[k].as_array()
+            .unwrap_or(&empty)
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} ({:.0}%)",
+                    s["name"].as_str().unwrap_or(""),
+                    usd(&s["usd"]),
+                    s["share"].as_f64().unwrap_or(0.0) * 100.0
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    outln!("\nBy chain:    {}", slices("by_chain"));
+    outln!("By protocol: {}", slices("by_protocol"));
+    for u in v["unallocated"].as_array().unwrap_or(&empty) {
+        outln!(
+            "Unallocated: {:.4} {} ({})",
+            u["amount"].as_f64().unwrap_or(0.0),
+            u["holding"].as_str().unwrap_or(""),
+            usd(&u["usd"])
+        );
+    }
+    outln!("\nAssumptions:");
+    for a in v["assumptions"].as_array().unwrap_or(&empty) {
+        outln!("  - {}", a.as_str().unwrap_or(""));
     }
 }

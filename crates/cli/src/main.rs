@@ -96,6 +96,13 @@ enum Command {
         #[command(flatten)]
         conn: client::Conn,
     },
+    /// Diversification advice: an allocation of your holdings across the opportunities (docs/advise.md).
+    Advise {
+        #[command(flatten)]
+        conn: client::Conn,
+        #[command(flatten)]
+        args: client::AdviseArgs,
+    },
     /// Rug and exploit alerts.
     Alerts {
         #[arg(long)]
@@ -244,6 +251,7 @@ fn client_command(data_dir: &std::path::Path, cmd: Command) -> ExitCode {
         Command::Pools { conn, filter } => client::pools(conn, filter),
         Command::Positions { address, conn } => client::positions(conn, data_dir, address.as_deref()),
         Command::Alerts { chain, conn } => client::alerts(conn, chain.as_deref()),
+        Command::Advise { conn, args } => client::advise(conn, args),
         Command::Stake { staking_pool, amount, term, conn, sign } => {
             client::act(conn, data_dir, sign, Ask::Stake { pool: staking_pool, amount, term_days: *term })
         }

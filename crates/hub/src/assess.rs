@@ -67,7 +67,7 @@ pub fn ratio_volatility(history: &History, pool: usize) -> Option<(f64, usize)> 
 }
 
 /// Gas in USD for `units` on `chain`, with the native token priced by symbol (or its wrapped form).
-fn gas_usd(engine: &Engine, book: &PriceBook, chain: usize, units: u64) -> Option<f64> {
+pub fn gas_usd(engine: &Engine, book: &PriceBook, chain: usize, units: u64) -> Option<f64> {
     let c = engine.chain(chain);
     let native = c.native_symbol.to_ascii_uppercase();
     let price = engine
@@ -88,57 +88,100 @@ fn inflation(engine: &Engine, token: usize, per_second: granary_engine::U256) ->
     if supply <= 0.0 { 0.0 } else { to_f64(per_second) * SECONDS_PER_YEAR / supply }
 }
 
+/// Gas units of an opportunity's transactions (`granary_engine::state::gas`), all on `chain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GasUnits {
+    pub chain: usize,
+    /// Entering: add liquidity and/or deposit or stake.
+    pub enter: u64,
+    /// Leaving: withdraw or unstake and/or remove liquidity.
+    pub exit: u64,
+    /// One harvest or claim (0 when there is nothing to harvest).
+    pub harvest: u64,
+}
+
+/// What an opportunity's risk-adjusted APY is made of before a plan (position size, horizon) is
+/// applied: the rates, what the position is exposed to, the reward token's emissions, the grade
+/// and the gas units. [`risk_adjust`] turns it into [`riskadj::RiskInputs`] for a plan; the
+/// advice (`crate::advise`) re-applies it at every position size it weighs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Terms {
+    pub grade: Grade,
+    /// Fee APR (a fraction), from the opportunity's `apr_base`.
+    pub apr_base: f64,
+    /// Reward APR at today's reward price (a fraction, not negative), before the exit-liquidity cap.
+    pub apr_reward: f64,
+    pub reward_token: Option<usize>,
+    pub exposure: Exposure,
+    pub emissions: Emissions,
+    pub gas: GasUnits,
+    /// Warnings the terms add to the opportunity (an assumed volatility).
+    pub flags: Vec<String>,
+}
+
+/// The terms of one graded opportunity that points into the engine (`None` when ungraded).
+pub fn terms(engine: &Engine, history: &History, o: &Opportunity) -> Option<Terms> {
+    let grade = o.grade.and_then(Grade::from_letter)?;
+    let mut flags = Vec::new();
+    let (exposure, chain, enter, exit, harvest, emissions) = match o.target {
+        Target::Pool { ix } => {
+            let p = engine.pool(ix);
+            let exposure = pair_exposure(history, ix, o, &mut flags);
+            (exposure, p.chain, gas::ADD_LIQUIDITY, gas::REMOVE_LIQUIDITY, 0, Emissions::NONE)
+        }
+        Target::FarmPool { ix } => {
+            let fp = engine.farm_pool(ix);
+            let farm = engine.farm(fp.farm);
+            let (exposure, principal_share, add, remove) = match engine.token(fp.stake_token).minter {
+                Minter::Pool(pix) => {
+                    let p = engine.pool(pix);
+                    let share = if p.tokens.contains(&farm.reward_token) { 0.5 } else { 0.0 };
+                    let exposure = pair_exposure(history, pix, o, &mut flags);
+                    (exposure, share, gas::ADD_LIQUIDITY, gas::REMOVE_LIQUIDITY)
+                }
+                _ => (Exposure::Single, if fp.stake_token == farm.reward_token { 1.0 } else { 0.0 }, 0, 0),
+            };
+            let e = Emissions {
+                inflation: inflation(engine, farm.reward_token, farm.reward_per_second),
+                dumped_share: None,
+                principal_share,
+            };
+            (exposure, farm.chain, add + gas::FARM_DEPOSIT, remove + gas::FARM_WITHDRAW, gas::FARM_HARVEST, e)
+        }
+        Target::Staking { ix, .. } => {
+            let sp = engine.staking_pool(ix);
+            let share = if sp.stake_token == sp.reward_token { 1.0 } else { 0.0 };
+            let e = Emissions {
+                inflation: inflation(engine, sp.reward_token, sp.reward_rate),
+                dumped_share: None,
+                principal_share: share,
+            };
+            (Exposure::Single, sp.chain, gas::STAKE, gas::UNSTAKE, gas::CLAIM, e)
+        }
+    };
+    Some(Terms {
+        grade,
+        apr_base: o.apr_base.unwrap_or(0.0) / 100.0,
+        apr_reward: o.apr_reward.unwrap_or(0.0).max(0.0) / 100.0,
+        reward_token: reward_token_of(engine, o.target),
+        exposure,
+        emissions,
+        gas: GasUnits { chain, enter, exit, harvest },
+        flags,
+    })
+}
+
 /// Fill `apy_risk_adjusted` (percent) for every graded opportunity that points into the engine.
 pub fn risk_adjust(engine: &Engine, history: &History, book: &PriceBook, opps: &mut [Opportunity], plan: Plan) {
     for o in opps.iter_mut() {
-        let Some(grade) = o.grade.and_then(Grade::from_letter) else { continue };
-        let (exposure, chain, enter, exit, harvest, emissions) = match o.target {
-            Target::Pool { ix } => {
-                let p = engine.pool(ix);
-                (pair_exposure(history, ix, o), p.chain, gas::ADD_LIQUIDITY, gas::REMOVE_LIQUIDITY, 0, Emissions::NONE)
-            }
-            Target::FarmPool { ix } => {
-                let fp = engine.farm_pool(ix);
-                let farm = engine.farm(fp.farm);
-                let (exposure, principal_share, add, remove) = match engine.token(fp.stake_token).minter {
-                    Minter::Pool(pix) => {
-                        let p = engine.pool(pix);
-                        let share = if p.tokens.contains(&farm.reward_token) { 0.5 } else { 0.0 };
-                        (pair_exposure(history, pix, o), share, gas::ADD_LIQUIDITY, gas::REMOVE_LIQUIDITY)
-                    }
-                    _ => (Exposure::Single, if fp.stake_token == farm.reward_token { 1.0 } else { 0.0 }, 0, 0),
-                };
-                let e = Emissions {
-                    inflation: inflation(engine, farm.reward_token, farm.reward_per_second),
-                    dumped_share: None,
-                    principal_share,
-                };
-                (exposure, farm.chain, add + gas::FARM_DEPOSIT, remove + gas::FARM_WITHDRAW, gas::FARM_HARVEST, e)
-            }
-            Target::Staking { ix, .. } => {
-                let sp = engine.staking_pool(ix);
-                let share = if sp.stake_token == sp.reward_token { 1.0 } else { 0.0 };
-                let e = Emissions {
-                    inflation: inflation(engine, sp.reward_token, sp.reward_rate),
-                    dumped_share: None,
-                    principal_share: share,
-                };
-                (Exposure::Single, sp.chain, gas::STAKE, gas::UNSTAKE, gas::CLAIM, e)
-            }
-        };
-        let usd = |units: u64| gas_usd(engine, book, chain, units).unwrap_or(0.0);
+        let Some(t) = terms(engine, history, o) else { continue };
+        o.flags.extend(t.flags.iter().cloned());
+        let usd = |units: u64| gas_usd(engine, book, t.gas.chain, units).unwrap_or(0.0);
         let years = plan.horizon_days.max(f64::from(o.lockup.days)) / 365.0;
-        let apr_reward = match reward_token_of(engine, o.target) {
-            Some(t) => {
-                let capped = exit_liquidity_capped_apr(
-                    engine,
-                    book,
-                    t,
-                    o.apr_reward.unwrap_or(0.0).max(0.0) / 100.0,
-                    plan.position_usd,
-                    years,
-                );
-                if capped < 0.5 * o.apr_reward.unwrap_or(0.0) / 100.0 {
+        let apr_reward = match t.reward_token {
+            Some(token) => {
+                let capped = exit_liquidity_capped_apr(engine, book, token, t.apr_reward, plan.position_usd, years);
+                if capped < 0.5 * t.apr_reward {
                     o.flags.push(format!(
                         "rewards worth {:.0}% APR at today's price sell for {:.0}% through the reward token's pool",
                         o.apr_reward.unwrap_or(0.0),
@@ -149,22 +192,23 @@ pub fn risk_adjust(engine: &Engine, history: &History, book: &PriceBook, opps: &
             }
             None => 0.0,
         };
-        let harvests = if o.apr_reward.unwrap_or(0.0) > 0.0 {
-            (f64::from(plan.harvests_per_year) * years).round() as u32
-        } else {
-            0
-        };
+        let harvests = if t.apr_reward > 0.0 { (f64::from(plan.harvests_per_year) * years).round() as u32 } else { 0 };
         let inputs = riskadj::RiskInputs {
-            apr_base: o.apr_base.unwrap_or(0.0) / 100.0,
+            apr_base: t.apr_base,
             apr_reward,
             compounding_per_year: 0,
-            exposure,
+            exposure: t.exposure,
             horizon_days: plan.horizon_days,
             lock_days: f64::from(o.lockup.days),
             position_usd: plan.position_usd,
-            gas: GasCosts { enter_usd: usd(enter), harvest_usd: usd(harvest), harvests, exit_usd: usd(exit) },
-            emissions,
-            grade,
+            gas: GasCosts {
+                enter_usd: usd(t.gas.enter),
+                harvest_usd: usd(t.gas.harvest),
+                harvests,
+                exit_usd: usd(t.gas.exit),
+            },
+            emissions: t.emissions,
+            grade: t.grade,
         };
         if let Ok(r) = riskadj::risk_adjusted_yield(&inputs) {
             o.apy_risk_adjusted = Some(r.apy_risk_adjusted * 100.0);
@@ -180,6 +224,42 @@ fn reward_token_of(engine: &Engine, target: Target) -> Option<usize> {
     }
 }
 
+/// The constant-product pool a reward token is sold into (the one that prices it): `x` reward
+/// tokens against `y_usd` on the other side, the reward priced at `price` (TWAP).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExitLiquidity {
+    pub x: f64,
+    pub y_usd: f64,
+    pub price: f64,
+}
+
+impl ExitLiquidity {
+    /// The pool of `reward`, when its price comes from one (else the cap does not apply).
+    pub fn of(engine: &Engine, book: &PriceBook, reward: usize) -> Option<ExitLiquidity> {
+        let q = book.quotes.get(&reward)?;
+        let crate::prices::PriceSource::Pool { pool, .. } = &q.source else { return None };
+        let pix = engine.pool_ix(pool).ok()?;
+        let p = engine.pool(pix);
+        let side = p.side_of(reward)?;
+        let other = p.tokens[1 - side];
+        let scale = |t: usize| 10f64.powi(i32::from(engine.token(t).decimals));
+        let x = to_f64(p.reserves[side]) / scale(reward);
+        let y_usd = to_f64(p.reserves[1 - side]) / scale(other) * book.usd(other).unwrap_or(0.0);
+        (q.usd > 0.0 && x > 0.0).then_some(ExitLiquidity { x, y_usd, price: q.usd })
+    }
+
+    /// The reward APR realised by selling `apr · position_usd · years` of rewards (at today's
+    /// price) into this pool: `R` tokens fetch `y·R/(x+R)`, never more than at today's price.
+    pub fn cap(&self, apr: f64, position_usd: f64, years: f64) -> f64 {
+        if !(apr > 0.0 && years > 0.0 && position_usd > 0.0) {
+            return apr;
+        }
+        let tokens = apr * position_usd * years / self.price;
+        let realised = self.y_usd * tokens / (self.x + tokens);
+        (realised / position_usd / years).min(apr)
+    }
+}
+
 /// The reward APR that can actually be realised by selling the rewards through the pool that
 /// prices the reward token: `R` tokens sold into a constant-product pool with `x` of them and `y`
 /// USD on the other side fetch `y·R/(x+R)`, never more than `y` (fees and other sellers ignored,
@@ -192,31 +272,21 @@ pub fn exit_liquidity_capped_apr(
     position_usd: f64,
     years: f64,
 ) -> f64 {
-    let (Some(q), true) = (book.quotes.get(&reward), apr > 0.0 && years > 0.0 && position_usd > 0.0) else {
-        return apr;
-    };
-    let crate::prices::PriceSource::Pool { pool, .. } = &q.source else { return apr };
-    let Ok(pix) = engine.pool_ix(pool) else { return apr };
-    let p = engine.pool(pix);
-    let Some(side) = p.side_of(reward) else { return apr };
-    let other = p.tokens[1 - side];
-    let scale = |t: usize| 10f64.powi(i32::from(engine.token(t).decimals));
-    let x = to_f64(p.reserves[side]) / scale(reward);
-    let y_usd = to_f64(p.reserves[1 - side]) / scale(other) * book.usd(other).unwrap_or(0.0);
-    if q.usd <= 0.0 || x <= 0.0 {
+    if !(apr > 0.0 && years > 0.0 && position_usd > 0.0) {
         return apr;
     }
-    let tokens = apr * position_usd * years / q.usd;
-    let realised = y_usd * tokens / (x + tokens);
-    (realised / position_usd / years).min(apr)
+    match ExitLiquidity::of(engine, book, reward) {
+        Some(l) => l.cap(apr, position_usd, years),
+        None => apr,
+    }
 }
 
-fn pair_exposure(history: &History, pool: usize, o: &mut Opportunity) -> Exposure {
+fn pair_exposure(history: &History, pool: usize, o: &Opportunity, flags: &mut Vec<String>) -> Exposure {
     match ratio_volatility(history, pool) {
         Some((sigma, n)) if n >= MIN_SAMPLES => Exposure::Pair { sigma_0: sigma, sigma_1: 0.0, rho: 0.0 },
         _ => {
             let sigma = if o.stablecoin { ASSUMED_SIGMA_STABLE } else { ASSUMED_SIGMA_VOLATILE };
-            o.flags.push(format!("price history too short: IL uses an assumed {:.0}% volatility", sigma * 100.0));
+            flags.push(format!("price history too short: IL uses an assumed {:.0}% volatility", sigma * 100.0));
             Exposure::Pair { sigma_0: sigma, sigma_1: 0.0, rho: 0.0 }
         }
     }

@@ -2,6 +2,7 @@
 //! TVL, APR/APY, impermanent loss, risk grades, rug alerts and the ranked opportunity list. Floats
 //! are allowed here (analytics), never in the engine.
 
+pub mod advise;
 pub mod alerts;
 pub mod assess;
 pub mod history;
@@ -80,6 +81,25 @@ impl Hub {
         self.grade(engine, &mut opps);
         assess::risk_adjust(engine, &self.history, &book, &mut opps, plan);
         opps
+    }
+
+    /// What the advice (`advise::advise`) reads: every opportunity priced, graded and
+    /// risk-adjusted for `plan`, with the terms of its risk-adjusted yield, and the measured
+    /// volatilities. Attach alerts to the candidates before advising.
+    pub fn advice_market(&self, engine: &Engine, plan: assess::Plan) -> advise::Market {
+        let book = self.price_book(engine);
+        let mut opps = self.opportunities_with(engine, &book);
+        self.grade(engine, &mut opps);
+        assess::risk_adjust(engine, &self.history, &book, &mut opps, plan);
+        let candidates = opps
+            .into_iter()
+            .map(|o| {
+                let terms = assess::terms(engine, &self.history, &o);
+                advise::Candidate { opportunity: o, terms, alerts: Vec::new() }
+            })
+            .collect();
+        let volatility = advise::Volatility::measure(engine, &self.history, &book);
+        advise::Market { candidates, book, volatility }
     }
 
     /// The full risk grade of one opportunity, with every factor and its evidence.

@@ -7,6 +7,7 @@
 //! `/api/events`, Prometheus `/metrics`, and the server-rendered dashboard ([`web`]).
 
 pub mod api;
+pub mod api_advise;
 pub mod dto;
 pub mod error;
 pub mod events;
@@ -195,6 +196,7 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<api::AppSta
         ("get", "/api/alerts", get(api::alerts)),
         ("get", "/api/accounts/{address}", get(api::account)),
         ("get", "/api/il", get(api::il)),
+        ("post", "/api/advise", post(api_advise::advise_route)),
         ("post", "/api/quote", post(api::quote)),
         ("post", "/api/tx/prepare", post(api::tx_prepare)),
         ("post", "/api/tx", post(api::tx_submit)),

@@ -658,6 +658,13 @@ fn doc(method: &str, path: &str) -> Option<RouteDoc> {
             ),
             &[400],
         ),
+        ("post", "/api/advise") => (
+            "Diversification advice: an allocation of the holdings across the opportunities, each line explained",
+            vec![],
+            Some(body(crate::api_advise::request_schema())),
+            crate::api_advise::response_schema(),
+            &[400],
+        ),
         ("get", "/api/wallet") => (
             "Local wallet: addresses and the unlocked one",
             vec![],

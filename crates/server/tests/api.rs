@@ -1238,7 +1238,23 @@ const COVERAGE: &[(&str, &str, Test)] = &[
     ("get", "/api/events", events_stream_yields_a_block_after_an_advance),
     ("get", "/api/openapi.json", openapi_document_is_3_0_and_lists_exactly_the_routes),
     ("get", "/metrics", metrics_count_requests_and_blocks),
+    ("post", "/api/advise", advice_stays_within_the_holdings),
 ];
+
+/// The advice's own tests are in tests/advise.rs; here: it answers on this server, spends no
+/// more than the holdings are worth, and a refusal changes nothing.
+#[test]
+fn advice_stays_within_the_holdings() {
+    let a = ok_post("/api/advise", &json!({"holdings": "ETH=10,USDC=5000", "horizon_days": 90}));
+    let total = a["totals"]["holdings_usd"].as_f64().expect("holdings_usd");
+    let allocated: f64 =
+        a["lines"].as_array().expect("lines").iter().map(|l| l["amount_usd"].as_f64().expect("usd")).sum();
+    assert!(!a["lines"].as_array().expect("lines").is_empty(), "{a}");
+    assert!(total > 0.0 && allocated <= total * (1.0 + 1e-9), "{allocated} > {total}");
+    let (status, e) = post("/api/advise", &json!({"holdings": "ETH=ten"}));
+    assert_eq!(status, 400);
+    assert_eq!(e["error"]["field"], "holdings");
+}
 
 #[test]
 fn every_route_is_covered() {
