@@ -294,9 +294,11 @@ pub fn edge_amount(r_in: U256, r_out: U256, fee_bps: u32, a: U256, b: U256) -> O
             // The answer is past this plateau's end e (where the condition still holds).
             lo = e;
             h_lo = c - e;
+            // The slack falls about twice as fast as d grows near the edge (the band's two
+            // sides have equal slopes), so the root is near the middle of e..c.
             d = match hi {
                 Some((h, n_h)) => secant(lo, h_lo, h, n_h),
-                None => c,
+                None => e + core::cmp::max((c - e) >> 1usize, one),
             };
         } else {
             let n = (d + r_in).saturating_sub(q).max(one);

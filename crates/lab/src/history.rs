@@ -42,6 +42,9 @@ pub fn chain(name: &str) -> Result<ChainGas, SimError> {
     })
 }
 
+/// Aligned daily closes: the dates, token A's and token B's USD closes.
+pub type Aligned = (Vec<Date>, Vec<f64>, Vec<f64>);
+
 /// A pair of the shipped series: `A/B`, where `B` may be `USD` (a constant $1).
 #[derive(Debug, Clone)]
 pub struct Pair {
@@ -73,7 +76,7 @@ impl Pair {
     }
 
     /// The days both series cover, with both closes.
-    pub fn aligned(&self) -> (Vec<Date>, Vec<f64>, Vec<f64>) {
+    pub fn aligned(&self) -> Aligned {
         let mut out = (Vec::new(), Vec::new(), Vec::new());
         for &(d, pa) in &self.a.points {
             let pb = match &self.b {
@@ -90,7 +93,7 @@ impl Pair {
     }
 
     /// The aligned closes dated `from..=to`, every day present; errors name `--from`/`--to`.
-    pub fn window(&self, from: Date, to: Date) -> Result<(Vec<Date>, Vec<f64>, Vec<f64>), SimError> {
+    pub fn window(&self, from: Date, to: Date) -> Result<Aligned, SimError> {
         if from >= to {
             return Err(invalid(format!("--from {from} must be before --to {to}")));
         }

@@ -291,7 +291,7 @@ impl PricePath<'_> {
             return Err(invalid(format!("--steps-per-day must be in 1..=1440, got {spd}")));
         }
         let n = self.a.len();
-        if n < 2 || (n - 1) % spd != 0 {
+        if n < 2 || !(n - 1).is_multiple_of(spd) {
             return Err(invalid(format!("a path needs days × steps-per-day + 1 prices (at least one day), got {n}")));
         }
         let same = |s: Option<&[f64]>| s.is_none_or(|s| s.len() == n);
@@ -528,7 +528,6 @@ impl Prepared {
         // Reward tokens a year per USD staked: fixed at entry (a farm's emission in tokens is
         // set by its rate; the APR drifts with the token price, as real farm APRs do).
         let reward_per_usd_year = c.reward.apr / reward_price(0);
-        let scale_ratio = 10f64.powi(i32::from(DECIMALS_B) - i32::from(DECIMALS_A));
         let den = backtest::price_scale();
         let trip_leg_share = c.volume_share / f64::from(2 * TRIPS_PER_DAY);
         let mut trip = 0u32;
@@ -579,14 +578,14 @@ impl Prepared {
             if day_end && i < steps {
                 let pr = reward_price(i);
                 let native = self.native(path, i);
-                if c.strategy == Strategy::Farm && c.harvest_days > 0 && day % c.harvest_days as usize == 0 {
+                if c.strategy == Strategy::Farm && c.harvest_days > 0 && day.is_multiple_of(c.harvest_days as usize) {
                     let usd = pending * pr;
                     rewards_usd += usd;
                     cash_usd += usd;
                     pending = 0.0;
                     gas_usd += c.gas.usd(gas::FARM_HARVEST + gas::SWAP_HOP, native);
                 }
-                if c.strategy == Strategy::Vault && day % c.compound_days as usize == 0 {
+                if c.strategy == Strategy::Vault && day.is_multiple_of(c.compound_days as usize) {
                     let usd = pending * pr * (1.0 - f64::from(c.performance_fee_bps) / 10_000.0);
                     rewards_usd += usd;
                     pending = 0.0;
@@ -653,7 +652,7 @@ impl Prepared {
         );
         let position_usd = to_usd(pool.redeemable(liquidity).map_err(engine("valuing the position"))?, pa, pb);
         let burned = pool.burn(liquidity).map_err(engine("removing the liquidity at exit"))?;
-        if let Some(t) = trace.as_deref_mut() {
+        if let Some(t) = trace {
             t.final_reserves = pool.reserves;
             t.final_supply = pool.supply;
             t.burned = burned;
@@ -672,7 +671,6 @@ impl Prepared {
         let share_now = (x / backtest::scale(DECIMALS_A) * pa + y / backtest::scale(DECIMALS_B) * pb) / s_now / k;
         let share_hodl =
             (share_x0 / backtest::scale(DECIMALS_A) * pa + share_y0 / backtest::scale(DECIMALS_B) * pb) / supply0;
-        let _ = scale_ratio;
         Ok(Outcome {
             max_drawdown_pct: max_drawdown_pct(&daily),
             daily_value: daily,
