@@ -244,8 +244,10 @@ pub fn edge_amount(r_in: U256, r_out: U256, fee_bps: u32, a: U256, b: U256) -> O
     if !(est.is_finite() && est < 2f64.powi(190)) {
         return None;
     }
-    // Start a hair below the root so the first point usually holds.
-    let start = (est * (1.0 - 1e-13) - 1.0).floor().max(1.0);
+    // Where one unit in pays less than one unit out (wide output plateaus), start a hair below
+    // the root so the first point holds and its plateau's linear bound is the answer; where each
+    // unit in has its own output, start at the root itself (the answer is within a unit of it).
+    let start = if to_f64(r_out) < rin { (est * (1.0 - 1e-13) - 1.0).floor() } else { est.round() }.max(1.0);
     // lo: the condition holds there, with slack h_lo = c(lo) − lo ≥ 0; hi: it fails there, by
     // n_hi = hi − c(hi) ≥ 1 (c(d) = ⌊a·(r_out − out(d))/b⌋ − r_in, in signed terms).
     let mut lo = U256::ZERO;
@@ -264,6 +266,7 @@ pub fn edge_amount(r_in: U256, r_out: U256, fee_bps: u32, a: U256, b: U256) -> O
             None => lo + ((hi - lo) >> 1),
         }
     };
+    let mut looked_past = false;
     for it in 0..48 {
         if let Some((h, n_h)) = hi {
             if h - lo <= one {
@@ -283,21 +286,35 @@ pub fn edge_amount(r_in: U256, r_out: U256, fee_bps: u32, a: U256, b: U256) -> O
             continue;
         };
         let right = a * (r_out - o); // ≤ a·r_out: fits
-        let q = right / b;
         let ok = matches!(r_in.checked_add(d).and_then(|v| v.checked_mul(b)), Some(left) if left <= right);
+        if !ok && d - lo <= one {
+            return Some(lo); // holds at lo, fails at lo + 1
+        }
+        let q = right / b;
         if ok {
             let c = q - r_in; // ≥ d since the condition holds
+            if c == d {
+                return Some(c); // it holds at d, and d + 1 has no more room (see below)
+            }
             let e = plateau_end(o, r_in, r_out, g);
             if c <= e {
                 return Some(c);
             }
             // The answer is past this plateau's end e (where the condition still holds).
+            let wide = e > d;
             lo = e;
             h_lo = c - e;
-            // The slack falls about twice as fast as d grows near the edge (the band's two
-            // sides have equal slopes), so the root is near the middle of e..c.
             d = match hi {
+                // A wide plateau: the answer is usually e itself, unless the next plateau still
+                // holds, which one look at e + 1 decides (once; past that, the walk jumps).
+                _ if wide && !looked_past => {
+                    looked_past = true;
+                    e + one
+                }
                 Some((h, n_h)) => secant(lo, h_lo, h, n_h),
+                // One input unit per output step: the slack falls about twice as fast as d grows
+                // near the edge (the band's two sides have equal slopes), so the root is near the
+                // middle of e..c.
                 None => e + core::cmp::max((c - e) >> 1usize, one),
             };
         } else {

@@ -148,24 +148,29 @@ impl ExactPool {
     /// ([`arbitrage::restoring_leg_fast`]). Both legs pay the fee; the price ends where it began,
     /// to a base unit. Returns the legs executed.
     pub fn round_trip(&mut self, first: usize, amount: U256) -> Result<[Option<SwapRecord>; 2], EngineError> {
-        if amount.is_zero()
-            || amm::get_amount_out(amount, self.reserves[first], self.reserves[1 - first], self.fee_bps)
-                .is_ok_and(|o| o.is_zero())
-        {
+        if amount.is_zero() {
             return Ok([None, None]);
         }
         let before = self.reserves;
-        let out = self.swap(first, amount, SwapKind::Noise)?;
+        // A leg too small to pay one unit is skipped (the swap refuses it and changes nothing).
+        let out = match self.swap(first, amount, SwapKind::Noise) {
+            Ok(out) => out,
+            Err(EngineError::InsufficientOutputAmount) => return Ok([None, None]),
+            Err(e) => return Err(e),
+        };
         let leg1 = SwapRecord { kind: SwapKind::Noise, sell: first, amount_in: amount, amount_out: out };
         let back = arbitrage::restoring_leg_fast(before, self.reserves, 1 - first, self.fee_bps);
-        if back.is_zero()
-            || amm::get_amount_out(back, self.reserves[1 - first], self.reserves[first], self.fee_bps)
-                .is_ok_and(|o| o.is_zero())
-        {
+        if back.is_zero() {
             return Ok([Some(leg1), None]);
         }
-        let out2 = self.swap(1 - first, back, SwapKind::Noise)?;
-        Ok([Some(leg1), Some(SwapRecord { kind: SwapKind::Noise, sell: 1 - first, amount_in: back, amount_out: out2 })])
+        match self.swap(1 - first, back, SwapKind::Noise) {
+            Ok(out2) => Ok([
+                Some(leg1),
+                Some(SwapRecord { kind: SwapKind::Noise, sell: 1 - first, amount_in: back, amount_out: out2 }),
+            ]),
+            Err(EngineError::InsufficientOutputAmount) => Ok([Some(leg1), None]),
+            Err(e) => Err(e),
+        }
     }
 
     /// The pool's price, token-1 base units per token-0 base unit (for reports).
