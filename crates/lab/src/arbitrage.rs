@@ -355,8 +355,15 @@ fn plateau_end(o: U256, r_in: U256, r_out: U256, g: U256) -> U256 {
     }
 }
 
+/// `x` as a float: two limbs directly when it fits in 128 bits (every reserve does; the result
+/// may differ from the correctly rounded one by an ulp, which only growth factors and the
+/// closed form's starting point see), else ruint's conversion.
+#[inline]
 fn to_f64(x: U256) -> f64 {
-    x.into()
+    match x.as_limbs() {
+        [lo, hi, 0, 0] => *hi as f64 * 18_446_744_073_709_551_616.0 + *lo as f64,
+        _ => x.into(),
+    }
 }
 
 #[cfg(test)]
