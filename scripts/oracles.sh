@@ -6,6 +6,7 @@
 #   - PyPI eth-account: independent EIP-712 digests and signatures
 #   - PyPI uniswappy: the Python AMM simulator, a benchmark peer
 #   - PyPI pandas: the ranking benchmark's peer
+#   - PyPI numpy: the Monte Carlo benchmark's peer (scripts/mc_numpy.py)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 oracles="${GRANARY_ORACLES_DIR:-$root/.oracles}"
@@ -24,9 +25,9 @@ if [ ! -x "$oracles/venv/bin/python" ]; then
   echo "oracles: python venv"
   python3 -m venv "$oracles/venv"
 fi
-if ! "$oracles/venv/bin/python" -c 'import eth_account, uniswappy, pandas' 2>/dev/null; then
-  echo "oracles: pip install eth-account uniswappy pandas"
-  "$oracles/venv/bin/pip" install --quiet --disable-pip-version-check 'eth-account==0.13.7' 'uniswappy==1.7.9' 'pandas==3.1.1'
+if ! "$oracles/venv/bin/python" -c 'import eth_account, uniswappy, pandas, numpy' 2>/dev/null; then
+  echo "oracles: pip install eth-account uniswappy pandas numpy"
+  "$oracles/venv/bin/pip" install --quiet --disable-pip-version-check 'eth-account==0.13.7' 'uniswappy==1.7.9' 'pandas==3.1.1' 'numpy==2.4.6'
 fi
-"$oracles/venv/bin/python" -c 'import eth_account, uniswappy, pandas'
+"$oracles/venv/bin/python" -c 'import eth_account, uniswappy, pandas, numpy'
 echo "oracles: ready in $oracles"

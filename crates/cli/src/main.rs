@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod journal;
+mod simulate;
 mod up;
 mod wallet;
 
@@ -78,6 +79,8 @@ enum Command {
     },
     /// Run the platform: store, hub, live demo market, API and dashboard on 127.0.0.1.
     Up(up::UpArgs),
+    /// Backtest or Monte Carlo of a mining strategy on the exact pool math (docs/lab.md).
+    Simulate(Box<simulate::SimulateArgs>),
     /// Benchmarks of the running platform (reported, never pass/fail).
     Bench {
         #[command(subcommand)]
@@ -234,6 +237,7 @@ fn main() -> ExitCode {
         Command::Wallet { command } => wallet::run(&cli.store.data_dir, command),
         Command::Up(args) => up::run(&cli.store.data_dir, location, policy, &args),
         Command::Bench { command } => bench::run(command),
+        Command::Simulate(args) => simulate::run(&args),
         cmd => return client_command(&cli.store.data_dir, cmd),
     };
     match r {

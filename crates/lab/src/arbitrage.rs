@@ -159,6 +159,213 @@ pub fn restoring_leg(before: [U256; 2], now: [U256; 2], sell: usize, fee_bps: u3
     }
 }
 
+/// [`to_band_edge`] without the search: the same trade (same side, same amount, to the base unit),
+/// found from the closed form and then fixed up on the exact formula (see [`edge_amount`]).
+/// Falls back to the bisection when the closed form cannot be trusted (a product past 256 bits).
+pub fn to_band_edge_fast(reserves: [U256; 2], fee_bps: u32, market: Ratio) -> Option<Trade> {
+    let [x, y] = reserves;
+    let f = fee_bps.min(amm::MAX_FEE_BPS);
+    let bps = U256::from(10_000u32);
+    let gamma = U256::from(10_000 - f);
+    // Sell token 0 while (10000·P)·(x + dx) ≤ (γ·S)·(y − out).
+    let sell_0 = match (bps.checked_mul(market.num), gamma.checked_mul(market.den)) {
+        (Some(b), Some(a)) => edge_amount(x, y, f, a, b),
+        _ => None,
+    };
+    let Some(dx) = sell_0 else { return to_band_edge(reserves, fee_bps, market) };
+    if !dx.is_zero() {
+        return Some(Trade { sell: 0, amount: dx });
+    }
+    // Sell token 1 while (10000·S)·(y + dy) ≤ (γ·P)·(x − out).
+    let sell_1 = match (bps.checked_mul(market.den), gamma.checked_mul(market.num)) {
+        (Some(b), Some(a)) => edge_amount(y, x, f, a, b),
+        _ => None,
+    };
+    let Some(dy) = sell_1 else { return to_band_edge(reserves, fee_bps, market) };
+    (!dy.is_zero()).then_some(Trade { sell: 1, amount: dy })
+}
+
+/// [`restoring_leg`] without the search: the same amount, from [`edge_amount`] (the restoring
+/// condition has the same shape as the band edge's, with the pre-trip reserves as the ratio and no
+/// fee factor). Falls back to the bisection when a product would pass 256 bits.
+pub fn restoring_leg_fast(before: [U256; 2], now: [U256; 2], sell: usize, fee_bps: u32) -> U256 {
+    let [x0, y0] = before;
+    let [x1, y1] = now;
+    let f = fee_bps.min(amm::MAX_FEE_BPS);
+    // sell = 1: x0·(y1 + db) ≤ y0·(x1 − out);  sell = 0: y0·(x1 + da) ≤ x0·(y1 − out).
+    let fast = if sell == 1 { edge_amount(y1, x1, f, y0, x0) } else { edge_amount(x1, y1, f, x0, y0) };
+    fast.unwrap_or_else(|| restoring_leg(before, now, sell, fee_bps))
+}
+
+/// The largest `d ≥ 0` with `b·(r_in + d) ≤ a·(r_out − out(d))`, where
+/// `out(d) = get_amount_out(d, r_in, r_out, fee_bps)`: how much can be sold into the pool before its
+/// price `r_out/r_in` falls to `b/a` (both the band edge and the restoring leg have this shape).
+/// `None` when the answer cannot be certified (a product past 256 bits, or an answer near 2^200);
+/// callers then use the bisection ([`largest`]), whose result this equals otherwise.
+///
+/// **Why a closed form.** With the floor of `out` ignored, `r_out − out = r_out·10000·r_in /
+/// (10000·r_in + g·d)` (`g = 10000 − fee`), and the condition becomes the quadratic
+/// `g·d² + (10000 + g)·r_in·d − 10000·r_in·q ≤ 0` with `q = a·r_out/b − r_in`, whose positive root
+/// is `d* = 2·10000·r_in·q / ((10000+g)·r_in + √(((10000+g)·r_in)² + 4·g·10000·r_in·q))`
+/// (the cancellation-free form; `q` comes from the exact integer `a·r_out − b·r_in`, so `d*` is
+/// good to about 1e-15 relative). It starts a short exact walk:
+///
+/// * at a `d` where the condition holds with `o = out(d)`, the largest amount that satisfies it
+///   *while the output stays `o`* is `c = ⌊a·(r_out − o)/b⌋ − r_in` (the condition is linear in
+///   `d` for fixed `o`), and the output stays `o` up to the plateau end
+///   `e = ⌈(o+1)·10000·r_in / (g·(r_out − o − 1))⌉ − 1` (the smallest input paying `o + 1`, from
+///   the swap formula, minus one). If `c ≤ e`, `c` is the answer: it holds, and `c + 1` fails
+///   whether the output stays `o` (linear bound) or grows (less output room). Otherwise the answer
+///   is at least `e`, and the walk goes on from `e + 1`;
+/// * where the condition fails, the walk steps down to `c` of that point, inside the bracket.
+///
+/// The condition is monotone (the left side grows with `d`, the right side shrinks), so an amount
+/// that holds while the next fails is *the* answer; a bracket that the walk has not closed in 64
+/// steps is bisected.
+pub fn edge_amount(r_in: U256, r_out: U256, fee_bps: u32, a: U256, b: U256) -> Option<U256> {
+    if b.is_zero() || r_in.is_zero() || r_out.is_zero() {
+        return None;
+    }
+    let f = fee_bps.min(amm::MAX_FEE_BPS);
+    let g = U256::from(10_000 - f);
+    let one = U256::from(1u8);
+    // The right side at d = 0 bounds it everywhere (it shrinks with d); if it fits, no later
+    // product of the right side overflows, so the condition is monotone.
+    let ar = a.checked_mul(r_out)?;
+    let br = b.checked_mul(r_in)?;
+    if ar <= br {
+        // b·(r_in + 1) > b·r_in ≥ a·r_out ≥ a·(r_out − out(1)): not even one unit.
+        return Some(U256::ZERO);
+    }
+    let q = to_f64(ar - br) / to_f64(b);
+    let (rin, gf) = (to_f64(r_in), 10_000.0 - f64::from(f));
+    let lin = (10_000.0 + gf) * rin;
+    let est = 2.0 * 10_000.0 * rin * q / (lin + (lin * lin + 4.0 * gf * 10_000.0 * rin * q).sqrt());
+    if !(est.is_finite() && est < 2f64.powi(190)) {
+        return None;
+    }
+    // Where one unit in pays less than one unit out (wide output plateaus), start a hair below
+    // the root so the first point holds and its plateau's linear bound is the answer; where each
+    // unit in has its own output, start at the root itself (the answer is within a unit of it).
+    let start = if to_f64(r_out) < rin { (est * (1.0 - 1e-13) - 1.0).floor() } else { est.round() }.max(1.0);
+    // lo: the condition holds there, with slack h_lo = c(lo) − lo ≥ 0; hi: it fails there, by
+    // n_hi = hi − c(hi) ≥ 1 (c(d) = ⌊a·(r_out − out(d))/b⌋ − r_in, in signed terms).
+    let mut lo = U256::ZERO;
+    let mut h_lo = ar / b - r_in;
+    let mut hi: Option<(U256, U256)> = None;
+    let mut d = U256::from(start as u128);
+    // The secant through (lo, h_lo) and (hi, −n_hi): the slack is nearly linear in d (the floor
+    // of `out` adds at most a unit), so it lands within a unit or two of the answer.
+    let secant = |lo: U256, h_lo: U256, hi: U256, n_hi: U256| -> U256 {
+        if hi <= lo + one {
+            return lo; // the loop returns lo on its next turn
+        }
+        let step = h_lo.checked_mul(hi - lo).map(|v| v / (h_lo + n_hi));
+        match step {
+            Some(s) => (lo + s).clamp(lo + one, hi - one),
+            None => lo + ((hi - lo) >> 1),
+        }
+    };
+    let mut looked_past = false;
+    for it in 0..48 {
+        if let Some((h, n_h)) = hi {
+            if h - lo <= one {
+                return Some(lo);
+            }
+            if d <= lo || d >= h || it % 4 == 3 {
+                // Every fourth step bisects, so a bracket always shrinks geometrically.
+                d = if it % 4 == 3 { lo + ((h - lo) >> 1) } else { secant(lo, h_lo, h, n_h) };
+            }
+        } else if d <= lo {
+            d = lo + one;
+        }
+        let Ok(o) = amm::get_amount_out(d, r_in, r_out, f) else {
+            // Only an input past 256 bits fails here: treat as failing, with an unknown margin.
+            hi = Some((d, d));
+            d = lo + ((d - lo) >> 1);
+            continue;
+        };
+        let right = a * (r_out - o); // ≤ a·r_out: fits
+        let ok = matches!(r_in.checked_add(d).and_then(|v| v.checked_mul(b)), Some(left) if left <= right);
+        if !ok && d - lo <= one {
+            return Some(lo); // holds at lo, fails at lo + 1
+        }
+        let q = right / b;
+        if ok {
+            let c = q - r_in; // ≥ d since the condition holds
+            if c == d {
+                return Some(c); // it holds at d, and d + 1 has no more room (see below)
+            }
+            let e = plateau_end(o, r_in, r_out, g);
+            if c <= e {
+                return Some(c);
+            }
+            // The answer is past this plateau's end e (where the condition still holds).
+            let wide = e > d;
+            lo = e;
+            h_lo = c - e;
+            d = match hi {
+                // A wide plateau: the answer is usually e itself, unless the next plateau still
+                // holds, which one look at e + 1 decides (once; past that, the walk jumps).
+                _ if wide && !looked_past => {
+                    looked_past = true;
+                    e + one
+                }
+                Some((h, n_h)) => secant(lo, h_lo, h, n_h),
+                // One input unit per output step: the slack falls about twice as fast as d grows
+                // near the edge (the band's two sides have equal slopes), so the root is near the
+                // middle of e..c.
+                None => e + core::cmp::max((c - e) >> 1usize, one),
+            };
+        } else {
+            let n = (d + r_in).saturating_sub(q).max(one);
+            hi = Some((d, n));
+            d = secant(lo, h_lo, d, n);
+        }
+    }
+    let (h, _) = hi?;
+    // Bisect what is left of the bracket (lo holds, h fails).
+    let (mut lo, mut hi) = (lo, h);
+    while hi - lo > one {
+        let mid = lo + ((hi - lo) >> 1);
+        let ok = match amm::get_amount_out(mid, r_in, r_out, f) {
+            Ok(o) => matches!(r_in.checked_add(mid).and_then(|v| v.checked_mul(b)), Some(l) if l <= a * (r_out - o)),
+            Err(_) => false,
+        };
+        if ok {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(lo)
+}
+
+/// The largest input that still pays exactly `o`: `⌈(o+1)·10000·r_in / (g·(r_out − o − 1))⌉ − 1`
+/// (from `out(d) ≥ o+1 ⇔ d·g·(r_out − o − 1) ≥ (o+1)·10000·r_in`); `U256::MAX` when no input pays
+/// `o + 1` or the product does not fit (the caller then only loses a shortcut).
+fn plateau_end(o: U256, r_in: U256, r_out: U256, g: U256) -> U256 {
+    let one = U256::from(1u8);
+    let Some(room) = r_out.checked_sub(o + one).filter(|r| !r.is_zero()) else { return U256::MAX };
+    let num = (o + one).checked_mul(U256::from(10_000u32)).and_then(|v| v.checked_mul(r_in));
+    let den = g.checked_mul(room);
+    match (num, den) {
+        (Some(n), Some(d)) => n.div_ceil(d) - one,
+        _ => U256::MAX,
+    }
+}
+
+/// `x` as a float: two limbs directly when it fits in 128 bits (every reserve does; the result
+/// may differ from the correctly rounded one by an ulp, which only growth factors and the
+/// closed form's starting point see), else ruint's conversion.
+#[inline]
+fn to_f64(x: U256) -> f64 {
+    match x.as_limbs() {
+        [lo, hi, 0, 0] => *hi as f64 * 18_446_744_073_709_551_616.0 + *lo as f64,
+        _ => x.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +434,72 @@ mod tests {
             assert!((price(r2) / price(r0) - 1.0).abs() < 1e-12, "{} vs {}", price(r2), price(r0));
             assert!(r2[0] > r0[0] && r2[1] > r0[1], "the pool keeps both legs' fees");
         }
+    }
+
+    /// xorshift64* (tests only).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        /// Uniform in [lo, hi) on a log scale.
+        fn log_uniform(&mut self, lo: f64, hi: f64) -> f64 {
+            let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+            (lo.ln() + u * (hi.ln() - lo.ln())).exp()
+        }
+    }
+
+    #[test]
+    fn the_closed_form_equals_the_bisection_on_random_pools() {
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let (mut trades, mut inside, mut certified, mut products_fit) = (0, 0, 0, 0);
+        for case in 0..4000 {
+            // Reserves from 1e3 to 1e30 base units, fees 0..=1000 bps, markets within ±60 % of
+            // the pool's price (and, every 10th case, anywhere in 12 orders of magnitude).
+            let x = U256::from(rng.log_uniform(1e3, 1e30) as u128);
+            let y = U256::from(rng.log_uniform(1e3, 1e30) as u128);
+            let fee = [0u32, 1, 5, 30, 100, 1000][(rng.next() % 6) as usize];
+            let pool = to_f64(y) / to_f64(x);
+            let m = if case % 10 == 0 { pool * rng.log_uniform(1e-6, 1e6) } else { pool * rng.log_uniform(0.4, 1.6) };
+            let Some(market) = Ratio::from_f64(m) else { continue };
+            let slow = to_band_edge([x, y], fee, market);
+            let fast = to_band_edge_fast([x, y], fee, market);
+            assert_eq!(fast, slow, "case {case}: x {x} y {y} fee {fee} market {market:?}");
+            if slow.is_some() {
+                trades += 1
+            } else {
+                inside += 1
+            }
+            // The closed form itself answered (no fallback to the bisection).
+            let g = U256::from(10_000 - fee);
+            let bps = U256::from(10_000u32);
+            let (a0, b0, a1, b1) = (g * market.den, bps * market.num, g * market.num, bps * market.den);
+            let fits = [a0.checked_mul(y), b0.checked_mul(x), a1.checked_mul(x), b1.checked_mul(y)];
+            if fits.iter().all(Option::is_some) {
+                products_fit += 1;
+                if edge_amount(x, y, fee, a0, b0).is_some() && edge_amount(y, x, fee, a1, b1).is_some() {
+                    certified += 1;
+                }
+            }
+            // The restoring leg after a random first leg.
+            let first = (rng.next() % 2) as usize;
+            let r = [x, y];
+            let leg = U256::from((to_f64(r[first]) * rng.log_uniform(1e-6, 0.5)) as u128);
+            if leg.is_zero() || amm::get_amount_out(leg, r[first], r[1 - first], fee).map_or(true, |o| o.is_zero()) {
+                continue;
+            }
+            let now = after(r, Trade { sell: first, amount: leg }, fee);
+            assert_eq!(
+                restoring_leg_fast(r, now, 1 - first, fee),
+                restoring_leg(r, now, 1 - first, fee),
+                "case {case}: restoring leg from {r:?} via {now:?}"
+            );
+        }
+        assert!(trades > 2000 && inside > 50, "trades {trades}, inside the band {inside}");
+        // Where the products fit in 256 bits the closed form answers by itself (no fallback).
+        assert!(products_fit > 2500 && certified == products_fit, "closed form {certified} of {products_fit}");
     }
 }

@@ -244,7 +244,7 @@ fn prices(a: &DailySeries, b: Quote<'_>, from: Date, to: Date) -> Result<Vec<(Da
     Ok(out)
 }
 
-fn scale(decimals: u8) -> f64 {
+pub(crate) fn scale(decimals: u8) -> f64 {
     10f64.powi(i32::from(decimals))
 }
 
@@ -253,7 +253,7 @@ fn to_f64(x: U256) -> f64 {
 }
 
 /// Whole tokens to base units, floored; refuses zero and amounts past the pool's reserve limit.
-fn to_units(tokens: f64, decimals: u8) -> Result<U256, BacktestError> {
+pub(crate) fn to_units(tokens: f64, decimals: u8) -> Result<U256, BacktestError> {
     let units = (tokens * scale(decimals)).floor();
     if !(units.is_finite() && units >= 1.0 && units < 2f64.powi(112)) {
         return Err(invalid(format!(
@@ -264,7 +264,7 @@ fn to_units(tokens: f64, decimals: u8) -> Result<U256, BacktestError> {
 }
 
 /// A market ratio (B per A, whole tokens) as `P` of `P / PRICE_SCALE` base units.
-fn market_units(ratio: f64) -> Result<U256, BacktestError> {
+pub(crate) fn market_units(ratio: f64) -> Result<U256, BacktestError> {
     let p = (ratio * 10f64.powi(i32::from(DECIMALS_B) + PRICE_EXTRA_DIGITS)).round();
     if !(p.is_finite() && p >= 1.0 && p < 2f64.powi(127)) {
         return Err(invalid(format!("market ratio {ratio} is outside the representable range")));
@@ -272,7 +272,7 @@ fn market_units(ratio: f64) -> Result<U256, BacktestError> {
     Ok(U256::from(p as u128))
 }
 
-fn price_scale() -> U256 {
+pub(crate) fn price_scale() -> U256 {
     U256::from(10u64).pow(U256::from(u64::from(DECIMALS_A) + PRICE_EXTRA_DIGITS as u64))
 }
 

@@ -6,9 +6,15 @@
 
 pub mod arbitrage;
 pub mod backtest;
+pub mod chart;
 pub mod data;
 pub mod date;
+pub mod history;
+pub mod montecarlo;
+pub mod pool;
 pub mod prices;
+pub mod report;
+pub mod strategy;
 
 pub use date::{Date, DateError, SECONDS_PER_DAY};
 pub use prices::{

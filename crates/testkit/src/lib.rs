@@ -68,3 +68,26 @@ pub fn python_with_eth_account() -> PathBuf {
     );
     python
 }
+
+/// A Python interpreter that can `import module`: `$GRANARY_PYTHON` if set, else the venv of
+/// `scripts/oracles.sh` (`.oracles/venv`). `None` when neither can — the caller skips — except
+/// under CI (`CI=true`), where the venv must exist and this panics with the fix.
+pub fn python_with(module: &str) -> Option<PathBuf> {
+    let can_import = |p: &Path| {
+        Command::new(p).args(["-c", &format!("import {module}")]).output().map(|o| o.status.success()).unwrap_or(false)
+    };
+    let candidate = match std::env::var_os("GRANARY_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => workspace_root().join(".oracles/venv/bin/python"),
+    };
+    if can_import(&candidate) {
+        return Some(candidate);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !ci,
+        "{} cannot `import {module}` under CI: run scripts/oracles.sh first (it installs the pinned oracles into .oracles/venv)",
+        candidate.display()
+    );
+    None
+}
