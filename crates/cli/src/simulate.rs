@@ -2,9 +2,10 @@
 
 use clap::{Args, ValueEnum};
 use granary_lab::history::{self, Pair};
-use granary_lab::montecarlo::{self, Model, Spec};
-use granary_lab::report::{self, Fan, RunInfo, Summary};
-use granary_lab::strategy::{Config, Outcome, Prepared, PricePath, Reward, StakeTerms, Strategy};
+use granary_lab::montecarlo::Model;
+use granary_lab::report::{self, Summary};
+use granary_lab::run;
+use granary_lab::strategy::{Config, Outcome, Reward, StakeTerms, Strategy};
 use granary_lab::{Date, chart};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -212,58 +213,32 @@ fn backtest(args: &SimulateArgs, pair: &Pair, chain: &history::ChainGas, config:
         return Err("a backtest needs --from and --to (YYYY-MM-DD); or pass --paths N for Monte Carlo".into());
     };
     let (from, to) = (date("--from", from)?, date("--to", to)?);
-    let (dates, a, b) = pair.window(from, to).map_err(|e| e.to_string())?;
-    let spd = args.steps_per_day;
-    if spd == 0 || spd > 1440 {
-        return Err(format!("--steps-per-day must be in 1..=1440, got {spd}"));
+    if args.steps_per_day == 0 || args.steps_per_day > run::MAX_STEPS_PER_DAY {
+        return Err(format!("--steps-per-day must be in 1..={}, got {}", run::MAX_STEPS_PER_DAY, args.steps_per_day));
     }
-    let (pa, pb) = (history::stepped(&a, spd), history::stepped(&b, spd));
-    let reward = match &args.reward_token {
-        None => None,
-        Some(sym) => {
-            let sym = sym.to_ascii_uppercase();
-            let closes = history::closes_on(&sym, &dates).ok_or_else(|| {
-                format!(
-                    "--reward-token {sym}: no shipped series covers {from}..={to}; pick another token or drop the flag"
-                )
-            })?;
-            Some(history::stepped(&closes, spd))
-        }
-    };
-    let native = match args.native_usd {
-        Some(_) => None,
-        None => history::closes_on(chain.native, &dates).map(|c| history::stepped(&c, spd)),
-    };
-    let days = u32::try_from(dates.len() - 1).map_err(|_| "window too long")?;
-    let prepared = Prepared::new(config, days, false).map_err(|e| e.to_string())?;
-    let path = PricePath { steps_per_day: spd, a: &pa, b: &pb, reward: reward.as_deref(), native: native.as_deref() };
-    let outcome = prepared.run(&path).map_err(|e| e.to_string())?;
-    let info = RunInfo {
-        strategy: config.strategy.name().into(),
-        mode: "backtest".into(),
-        pair: pair.name.clone(),
-        chain: chain.name.into(),
-        from: from.to_string(),
-        to: to.to_string(),
-        model: "history".into(),
-        paths: 1,
-        days,
-        steps_per_day: spd,
-        seed: None,
-        deposit_usd: config.deposit_usd,
-    };
-    let summary = Summary::new(info, std::slice::from_ref(&outcome));
-    let labels: Vec<String> = dates.iter().map(Date::to_string).collect();
+    let r = run::backtest(
+        config,
+        pair,
+        chain,
+        (from, to),
+        args.steps_per_day,
+        args.reward_token.as_deref(),
+        args.native_usd.is_none(),
+    )
+    .map_err(|e| match &args.reward_token {
+        Some(_) if e.0.starts_with("reward token") => format!("--{}", e.0.replacen(' ', "-", 1)),
+        _ => e.0,
+    })?;
     if let Some(dir) = &args.csv {
-        let files = [("summary.csv", summary.csv()), ("days.csv", report::backtest_days_csv(&labels, &outcome))];
+        let files = [("summary.csv", r.summary.csv()), ("days.csv", report::backtest_days_csv(&r.dates, &r.outcome))];
         report::write_files(dir, &files).map_err(|e| format!("--csv {}: {e}", dir.display()))?;
     }
     if let Some(file) = &args.chart {
         let title = format!("{} {} vs HODL, {} {}..{}", pair.name, config.strategy.name(), chain.name, from, to);
-        chart::backtest(file, &title, &labels, &outcome.daily_value, &outcome.daily_hodl)
+        chart::backtest(file, &title, &r.dates, &r.outcome.daily_value, &r.outcome.daily_hodl)
             .map_err(|e| format!("--chart: {e}"))?;
     }
-    print(&summary, args.json)
+    print(&r.summary, args.json)
 }
 
 fn monte_carlo(
@@ -278,48 +253,22 @@ fn monte_carlo(
             "--reward-token prices rewards from history: Monte Carlo uses --reward-price and --reward-emission".into(),
         );
     }
-    let (all_dates, _, _) = pair.aligned();
-    let (Some(first), Some(last)) = (all_dates.first().copied(), all_dates.last().copied()) else {
-        return Err(format!("{}: the two series share no day", pair.name));
-    };
-    let from = args.from.as_deref().map(|v| date("--from", v)).transpose()?.unwrap_or(first);
-    let to = args.to.as_deref().map(|v| date("--to", v)).transpose()?.unwrap_or(last);
-    let (_, a, b) = pair.window(from, to).map_err(|e| e.to_string())?;
-    let mut model = match args.model {
-        ModelArg::Gbm => Model::fit_gbm(&a, &b),
-        ModelArg::Bootstrap => Model::bootstrap(&a, &b, args.block_days),
-    }
-    .map_err(|e| e.to_string())?;
     if args.model == ModelArg::Bootstrap && (args.mu.is_some() || args.sigma.is_some()) {
         return Err("--mu and --sigma set the GBM model: use them with --model gbm".into());
     }
-    if let Model::Gbm { mu, sigma, .. } = &mut model {
-        if let Some(m) = args.mu {
-            mu[0] = m / 365.0;
-        }
-        if let Some(s) = args.sigma {
-            sigma[0] = s / 365f64.sqrt();
-        }
-    }
-    let start = [a[a.len() - 1], b[b.len() - 1]];
-    let spec = Spec { paths, days: args.days, steps_per_day: args.steps_per_day, seed: args.seed, start, model };
-    spec.validate().map_err(|e| e.to_string())?;
-    let native_from_a = args.native_usd.is_none() && pair.name.split('/').next() == Some(chain.native);
-    let prepared = Prepared::new(config, args.days, native_from_a).map_err(|e| e.to_string())?;
-    if let Model::Gbm { mu, sigma, rho } = &spec.model
-        && !args.json
-    {
-        eprintln!(
-            "gbm fitted on {from}..{to}: {} μ {:+.3}/yr σ {:.3}/yr; {} μ {:+.3}/yr σ {:.3}/yr; ρ {:.3}",
-            pair.name.split('/').next().unwrap_or("A"),
-            mu[0] * 365.0,
-            sigma[0] * 365f64.sqrt(),
-            pair.name.split('/').nth(1).unwrap_or("B"),
-            mu[1] * 365.0,
-            sigma[1] * 365f64.sqrt(),
-            rho
-        );
-    }
+    let ask = run::MonteCarloAsk {
+        paths,
+        days: args.days,
+        steps_per_day: args.steps_per_day,
+        seed: args.seed,
+        model: match args.model {
+            ModelArg::Gbm => run::ModelChoice::Gbm { mu: args.mu, sigma: args.sigma },
+            ModelArg::Bootstrap => run::ModelChoice::Bootstrap { block_days: args.block_days },
+        },
+        from: args.from.as_deref().map(|v| date("--from", v)).transpose()?,
+        to: args.to.as_deref().map(|v| date("--to", v)).transpose()?,
+        native_from_path: args.native_usd.is_none(),
+    };
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(paths as u64), ProgressDrawTarget::stderr())
     } else {
@@ -329,32 +278,35 @@ fn monte_carlo(
         ProgressStyle::with_template("{spinner} {pos}/{len} paths [{elapsed_precise} < {eta_precise}] {wide_bar}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let outcomes = montecarlo::run(&prepared, &spec, &|| bar.inc(1)).map_err(|e| e.to_string());
+    let r = run::monte_carlo(config, pair, chain, &ask, &|| bar.inc(1)).map_err(|e| e.0);
     bar.finish_and_clear();
-    let outcomes = outcomes?;
-    let info = RunInfo {
-        strategy: config.strategy.name().into(),
-        mode: "montecarlo".into(),
-        pair: pair.name.clone(),
-        chain: chain.name.into(),
-        from: from.to_string(),
-        to: to.to_string(),
-        model: spec.model.name().into(),
-        paths,
-        days: args.days,
-        steps_per_day: args.steps_per_day,
-        seed: Some(args.seed),
-        deposit_usd: config.deposit_usd,
-    };
-    let summary = Summary::new(info, &outcomes);
-    let fan = Fan::new(&outcomes);
+    let r = r?;
+    if let Model::Gbm { mu, sigma, rho } = &r.spec.model
+        && !args.json
+    {
+        eprintln!(
+            "gbm fitted on {}..{}: {} μ {:+.3}/yr σ {:.3}/yr; {} μ {:+.3}/yr σ {:.3}/yr; ρ {:.3}",
+            r.from,
+            r.to,
+            pair.name.split('/').next().unwrap_or("A"),
+            mu[0] * 365.0,
+            sigma[0] * 365f64.sqrt(),
+            pair.name.split('/').nth(1).unwrap_or("B"),
+            mu[1] * 365.0,
+            sigma[1] * 365f64.sqrt(),
+            rho
+        );
+    }
     if let Some(dir) = &args.csv {
-        let files =
-            [("summary.csv", summary.csv()), ("paths.csv", report::paths_csv(&outcomes)), ("days.csv", fan.csv())];
+        let files = [
+            ("summary.csv", r.summary.csv()),
+            ("paths.csv", report::paths_csv(&r.outcomes)),
+            ("days.csv", r.fan.csv()),
+        ];
         report::write_files(dir, &files).map_err(|e| format!("--csv {}: {e}", dir.display()))?;
     }
     if let Some(file) = &args.chart {
-        let finals: Vec<f64> = outcomes.iter().map(|o: &Outcome| o.final_value).collect();
+        let finals: Vec<f64> = r.outcomes.iter().map(|o: &Outcome| o.final_value).collect();
         let title = format!(
             "{} {} on {}, {} paths × {} days ({}, fitted {}..{})",
             pair.name,
@@ -362,13 +314,13 @@ fn monte_carlo(
             chain.name,
             paths,
             args.days,
-            spec.model.name(),
-            from,
-            to
+            r.spec.model.name(),
+            r.from,
+            r.to
         );
-        chart::montecarlo(file, &title, &fan, &finals, config.deposit_usd).map_err(|e| format!("--chart: {e}"))?;
+        chart::montecarlo(file, &title, &r.fan, &finals, config.deposit_usd).map_err(|e| format!("--chart: {e}"))?;
     }
-    print(&summary, args.json)
+    print(&r.summary, args.json)
 }
 
 fn print(summary: &Summary, json: bool) -> Result<ExitCode, String> {

@@ -135,6 +135,24 @@ async fn stake_harvest_and_see_the_rug_in_a_browser() {
     c.goto(&format!("{base}/opportunities/farm:moon-2")).await.expect("open the rugged farm");
     assert!(c.find(Locator::Css(".alert.critical")).await.is_ok(), "the farm page shows a critical alert");
     shot(&c, "09-opportunity-rugged").await;
+    // The lab: a backtest over real closes, then Monte Carlo, then the advice.
+    c.goto(&format!("{base}/lab")).await.expect("open /lab");
+    assert!(text(&c, "#lab-title").await.contains("2021-05-01..2021-07-31"));
+    assert!(c.find(Locator::Css("svg#lab-chart path")).await.is_ok(), "the backtest is charted");
+    shot(&c, "12-lab-backtest").await;
+    fill(&c, "#lab-paths", "60").await;
+    fill(&c, "#lab-days", "30").await;
+    click(&c, "#lab-run").await;
+    assert!(text(&c, "#lab-title").await.contains("60 paths × 30 days"));
+    assert!(text(&c, "#lab-prob-loss").await.ends_with('%'));
+    assert!(
+        c.find(Locator::Css("svg#lab-fan path")).await.is_ok()
+            && c.find(Locator::Css("svg#lab-histogram rect")).await.is_ok()
+    );
+    shot(&c, "13-lab-montecarlo").await;
+    c.goto(&format!("{base}/lab/advise")).await.expect("open /lab/advise");
+    assert!(c.find(Locator::Css("#allocation")).await.is_ok(), "the advice page shows an allocation");
+    shot(&c, "14-lab-advise").await;
     c.close().await.expect("close the browser");
 
     // Phone width: the pages still read (tables scroll inside their box, the page does not).

@@ -14,6 +14,7 @@ pub mod montecarlo;
 pub mod pool;
 pub mod prices;
 pub mod report;
+pub mod run;
 pub mod strategy;
 
 pub use date::{Date, DateError, SECONDS_PER_DAY};

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod api_advise;
+pub mod api_lab;
 pub mod dto;
 pub mod error;
 pub mod events;
@@ -197,6 +198,7 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<api::AppSta
         ("get", "/api/accounts/{address}", get(api::account)),
         ("get", "/api/il", get(api::il)),
         ("post", "/api/advise", post(api_advise::advise_route)),
+        ("post", "/api/simulate", post(api_lab::simulate)),
         ("post", "/api/quote", post(api::quote)),
         ("post", "/api/tx/prepare", post(api::tx_prepare)),
         ("post", "/api/tx", post(api::tx_submit)),

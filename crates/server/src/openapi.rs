@@ -658,6 +658,13 @@ fn doc(method: &str, path: &str) -> Option<RouteDoc> {
             ),
             &[400],
         ),
+        ("post", "/api/simulate") => (
+            "Backtest a strategy over real closes, or run it on Monte Carlo paths (bounded: 5M path-steps)",
+            vec![],
+            Some(body(crate::api_lab::request_schema())),
+            crate::api_lab::response_schema(),
+            &[400, 422],
+        ),
         ("post", "/api/advise") => (
             "Diversification advice: an allocation of the holdings across the opportunities, each line explained",
             vec![],

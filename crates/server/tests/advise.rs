@@ -163,7 +163,7 @@ fn the_lab_page_renders_the_allocation_and_escapes_what_it_echoes() {
         r#"id="assumptions""#,
         "Why:",
         "Risks:",
-        r#"href="/lab/advise">Lab</a>"#,
+        r#"href="/lab">Lab</a>"#,
         r#"<option value="conservative" selected>"#,
     ] {
         assert!(html.contains(needle), "missing {needle}");

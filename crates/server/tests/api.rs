@@ -1239,7 +1239,36 @@ const COVERAGE: &[(&str, &str, Test)] = &[
     ("get", "/api/openapi.json", openapi_document_is_3_0_and_lists_exactly_the_routes),
     ("get", "/metrics", metrics_count_requests_and_blocks),
     ("post", "/api/advise", advice_stays_within_the_holdings),
+    ("post", "/api/simulate", the_lab_runs_backtests_and_monte_carlo),
 ];
+
+/// The lab's own tests are in granary-lab; here: both modes answer through the API, the series
+/// match the summary, the same seed gives the same bytes, and the work bound is enforced.
+#[test]
+fn the_lab_runs_backtests_and_monte_carlo() {
+    let bt = ok_post("/api/simulate", &json!({"strategy": "lp", "from": "2021-05-01", "to": "2021-07-31"}));
+    assert_eq!(bt["summary"]["mode"], "backtest");
+    let days = bt["days"].as_array().expect("days");
+    assert_eq!(days.len(), 92, "May 1 to July 31, both ends");
+    assert_eq!(days[0][0], "2021-05-01");
+    let last = days.last().expect("a day");
+    assert_eq!(last[1].as_f64(), bt["summary"]["final_value_usd"]["p50"].as_f64(), "the last day is the final value");
+    let ask = json!({"strategy": "lp", "paths": 40, "days": 30, "seed": 7});
+    let mc = ok_post("/api/simulate", &ask);
+    assert_eq!(mc["finals"].as_array().map(Vec::len), Some(40));
+    assert_eq!(mc["fan"].as_array().map(Vec::len), Some(31));
+    let p = mc["summary"]["prob_loss"].as_f64().expect("prob_loss");
+    assert!((0.0..=1.0).contains(&p));
+    assert_eq!(ok_post("/api/simulate", &ask), mc, "same seed, same answer");
+    let (status, e) =
+        post("/api/simulate", &json!({"strategy": "lp", "paths": 2000, "days": 730, "steps_per_day": 24}));
+    assert_eq!(status, 400);
+    assert_eq!(e["error"]["field"], "paths");
+    let (status, e) = post("/api/simulate", &json!({"strategy": "moon"}));
+    assert_eq!((status, e["error"]["field"].as_str()), (400, Some("strategy")));
+    let (status, _) = post("/api/simulate", &json!({"strategy": "lp", "from": "2030-01-01", "to": "2030-02-01"}));
+    assert_eq!(status, 422, "a window outside the data is refused by the lab");
+}
 
 /// The advice's own tests are in tests/advise.rs; here: it answers on this server, spends no
 /// more than the holdings are worth, and a refusal changes nothing.

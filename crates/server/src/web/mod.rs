@@ -3,6 +3,7 @@
 //! confirm; nothing is signed without the preview. Pages fit a phone-width screen.
 
 pub mod advise;
+pub mod lab;
 pub mod svg;
 
 use crate::api::{AppState, OPPORTUNITY_PARAMS, Params, decode, opp_matches, opportunity_query, ranked, target_tokens};
@@ -28,6 +29,7 @@ pub fn routes(r: Router<AppState>) -> Router<AppState> {
         .route("/opportunities/{id}", get(opportunity_page))
         .route("/portfolio", get(portfolio_page))
         .route("/alerts", get(alerts_page))
+        .route("/lab", get(lab::lab_page))
         .route("/lab/advise", get(advise::advise_page))
         .route("/wallet", get(wallet_page))
         .route("/wallet/unlock", post(wallet_unlock))
@@ -168,7 +170,7 @@ fn page_with(title: &str, v: &View, session: Option<Address>, body: &str, head: 
     Html(format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{} · Granary</title><style>{STYLE}</style>{head}</head><body>
-<header><a class="brand" href="/">Granary</a><a href="/">Opportunities</a><a href="/portfolio">Portfolio</a><a href="/alerts">Alerts{}</a><a href="/lab/advise">Lab</a><a href="/wallet">Wallet</a>{who}
+<header><a class="brand" href="/">Granary</a><a href="/">Opportunities</a><a href="/portfolio">Portfolio</a><a href="/alerts">Alerts{}</a><a href="/lab">Lab</a><a href="/wallet">Wallet</a>{who}
 <span class="clock" id="clock">chain time {}</span>
 <form method="post" action="/time/advance"><input type="hidden" name="seconds" value="3600"><button class="secondary" id="advance-1h" title="run the market one hour">+1h</button></form>
 <form method="post" action="/time/advance"><input type="hidden" name="seconds" value="86400"><button class="secondary" id="advance-1d" title="run the market one day">+1d</button></form>

@@ -125,6 +125,147 @@ pub fn split_bar(base: f64, reward: f64, width: f64) -> String {
     )
 }
 
+/// One line of a [`lines_chart`]: its legend, colour and points.
+pub struct Series<'a> {
+    pub label: &'a str,
+    pub color: &'a str,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Several lines on shared axes with a legend; `x_left`/`x_right` label the ends of the x axis.
+pub fn lines_chart(id: &str, title: &str, unit: &str, series: &[Series<'_>], x_left: &str, x_right: &str) -> String {
+    let all: Vec<(f64, f64)> =
+        series.iter().flat_map(|s| s.points.iter().copied()).filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg id="{}" class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        esc(id),
+        esc(title)
+    );
+    let _ = write!(s, r##"<rect x="0" y="0" width="{W}" height="{H}" fill="#fff"/>"##);
+    let _ =
+        write!(s, r##"<text x="{PAD_L}" y="16" font-size="13" font-weight="600" fill="#222">{}</text>"##, esc(title));
+    if all.len() < 2 {
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{}" font-size="12" fill="#888" text-anchor="middle">no data</text></svg>"##,
+            W / 2.0,
+            H / 2.0
+        );
+        return s;
+    }
+    let (x0, x1) = all.iter().fold((f64::MAX, f64::MIN), |(a, b), (x, _)| (a.min(*x), b.max(*x)));
+    let (mut y0, mut y1) = all.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, y)| (a.min(*y), b.max(*y)));
+    if (y1 - y0).abs() < 1e-12 * y1.abs().max(1.0) {
+        y0 -= y0.abs().max(1.0) * 0.01;
+        y1 += y1.abs().max(1.0) * 0.01;
+    }
+    let xspan = (x1 - x0).max(1e-9);
+    let px = |x: f64| PAD_L + (x - x0) / xspan * (W - PAD_L - PAD_R);
+    let py = |y: f64| PAD_T + (1.0 - (y - y0) / (y1 - y0)) * (H - PAD_T - PAD_B);
+    let step = (y1 - y0) / 4.0;
+    for i in 0..=4 {
+        let v = y0 + step * f64::from(i);
+        let y = py(v);
+        let _ = write!(
+            s,
+            r##"<line x1="{PAD_L}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#eee"/><text x="{}" y="{:.1}" font-size="10" fill="#666" text-anchor="end">{}{}</text>"##,
+            W - PAD_R,
+            PAD_L - 4.0,
+            y + 3.0,
+            esc(&label(v, step)),
+            esc(unit)
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<text x="{PAD_L}" y="{}" font-size="10" fill="#666">{}</text><text x="{}" y="{}" font-size="10" fill="#666" text-anchor="end">{}</text>"##,
+        H - 8.0,
+        esc(x_left),
+        W - PAD_R,
+        H - 8.0,
+        esc(x_right)
+    );
+    let mut legend_x = W - PAD_R;
+    for line in series.iter().rev() {
+        let mut path = String::new();
+        for (i, (x, y)) in line.points.iter().filter(|(x, y)| x.is_finite() && y.is_finite()).enumerate() {
+            let _ = write!(path, "{}{:.1},{:.1}", if i == 0 { "M" } else { " L" }, px(*x), py(*y));
+        }
+        let _ = write!(s, r##"<path d="{path}" fill="none" stroke="{}" stroke-width="1.8"/>"##, esc(line.color));
+        legend_x -= 8.0 * line.label.chars().count() as f64 + 24.0;
+        let _ = write!(
+            s,
+            r##"<rect x="{legend_x:.1}" y="8" width="10" height="10" fill="{}"/><text x="{:.1}" y="17" font-size="11" fill="#333">{}</text>"##,
+            esc(line.color),
+            legend_x + 14.0,
+            esc(line.label)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A histogram of `values` in `bins` equal-width bins, with a marker at `mark` (e.g. the deposit).
+pub fn histogram(id: &str, title: &str, values: &[f64], bins: usize, mark: Option<f64>) -> String {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg id="{}" class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        esc(id),
+        esc(title)
+    );
+    let _ = write!(s, r##"<rect x="0" y="0" width="{W}" height="{H}" fill="#fff"/>"##);
+    let _ =
+        write!(s, r##"<text x="{PAD_L}" y="16" font-size="13" font-weight="600" fill="#222">{}</text>"##, esc(title));
+    let bins = bins.max(1);
+    let (lo, hi) = v.iter().fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
+    if v.is_empty() || hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+        s.push_str("</svg>");
+        return s;
+    }
+    let width = (hi - lo) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for x in &v {
+        let i = (((x - lo) / width) as usize).min(bins - 1);
+        counts[i] += 1;
+    }
+    let max = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let bw = (W - PAD_L - PAD_R) / bins as f64;
+    for (i, c) in counts.iter().enumerate() {
+        let h = *c as f64 / max * (H - PAD_T - PAD_B);
+        let _ = write!(
+            s,
+            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="#2f6fdd" opacity="0.8"/>"##,
+            PAD_L + bw * i as f64 + 0.5,
+            H - PAD_B - h,
+            (bw - 1.0).max(0.5)
+        );
+    }
+    let x_of = |x: f64| PAD_L + (x - lo) / (hi - lo) * (W - PAD_L - PAD_R);
+    if let Some(m) = mark.filter(|m| (lo..=hi).contains(m)) {
+        let _ = write!(
+            s,
+            r##"<line x1="{0:.1}" x2="{0:.1}" y1="{PAD_T}" y2="{1}" stroke="#b3261e" stroke-dasharray="4 3"/>"##,
+            x_of(m),
+            H - PAD_B
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<text x="{PAD_L}" y="{}" font-size="10" fill="#666">{}</text><text x="{}" y="{}" font-size="10" fill="#666" text-anchor="end">{}</text>"##,
+        H - 8.0,
+        esc(&short(lo)),
+        W - PAD_R,
+        H - 8.0,
+        esc(&short(hi))
+    );
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +293,22 @@ mod tests {
         let svg = line_chart("c", "APY", "%", &[(0.0, 1.0)]);
         assert!(svg.contains("not enough history yet"));
         assert!(!svg.contains("<path"));
+    }
+
+    #[test]
+    fn histogram_counts_every_value_once() {
+        let svg = histogram("h", "finals", &[1.0, 2.0, 2.0, 3.0, 4.0], 3, Some(2.5));
+        assert_eq!(svg.matches("<rect x=").count(), 1 + 3, "background and one bar per bin");
+        assert!(svg.contains("stroke-dasharray"), "the marker is drawn");
+    }
+
+    #[test]
+    fn lines_chart_draws_every_series_with_a_legend() {
+        let a = Series { label: "value", color: "#2f6fdd", points: vec![(0.0, 1.0), (1.0, 2.0)] };
+        let b = Series { label: "HODL", color: "#888", points: vec![(0.0, 1.0), (1.0, 1.5)] };
+        let svg = lines_chart("c", "t", "$", &[a, b], "start", "end");
+        assert_eq!(svg.matches("<path").count(), 2);
+        assert!(svg.contains(">value<") && svg.contains(">HODL<"));
     }
 
     #[test]
