@@ -75,7 +75,11 @@ pub fn holdings_of(v: &Value) -> Result<Holdings, ApiError> {
             ));
         }
     };
-    parsed.map_err(|e| ApiError::bad_field("holdings", e))
+    // The schema takes any string: what it says is checked here, and a well-formed request whose
+    // holdings cannot be read is refused with 422 (not 400, which means "not this shape").
+    parsed.map_err(|e| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_holdings", format!("`holdings` {e}")).field("holdings")
+    })
 }
 
 /// A tolerance name, `field` naming it in the error.
@@ -131,9 +135,12 @@ impl AdviseBody {
     }
 }
 
-/// An advice refusal as an API error: 400 with its code and field.
+/// An advice refusal as an API error with its code and field: 422 for an asset or chain the
+/// platform does not know (the request is well-formed), 400 for a value out of its range.
 pub fn api_error(e: AdviseError) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, e.code, format!("`{}` {}", e.field, e.message)).field(e.field)
+    let status =
+        if e.code.starts_with("unknown_") { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST };
+    ApiError::new(status, e.code, format!("`{}` {}", e.field, e.message)).field(e.field)
 }
 
 /// The advice on the platform as it is now: the hub's assessed opportunities, their terms and

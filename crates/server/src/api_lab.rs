@@ -22,8 +22,9 @@ pub const MAX_PATHS: usize = 2_000;
 pub const MAX_DAYS: u32 = 730;
 /// Most steps a day in a request (hourly).
 pub const MAX_STEPS_PER_DAY: u32 = 24;
-/// Most path-steps (paths × days × steps a day) one request may run: about two seconds of work.
-pub const MAX_PATH_STEPS: u64 = 5_000_000;
+/// Most path-steps (paths × days × steps a day) one request may run: under a second of work in a
+/// release build (`granary simulate` has no bound).
+pub const MAX_PATH_STEPS: u64 = 2_000_000;
 
 /// A simulation request. Absent fields take the lab's defaults (`granary simulate --help`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -81,8 +82,14 @@ fn lab_error(e: RunError) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "simulation_refused", e.0)
 }
 
+/// A well-formed request the lab cannot run (a field combination, a calendar date that does not
+/// exist, a pair with no shipped series, too much work): 422, naming the field.
+fn refused(field: &str, why: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "simulation_refused", format!("`{field}` {why}")).field(field)
+}
+
 fn date(field: &str, s: &Option<String>) -> Result<Option<Date>, ApiError> {
-    s.as_deref().filter(|s| !s.is_empty()).map(|v| Date::parse(v).map_err(|e| bad(field, e))).transpose()
+    s.as_deref().filter(|s| !s.is_empty()).map(|v| Date::parse(v).map_err(|e| refused(field, e))).transpose()
 }
 
 fn finite(field: &str, v: Option<f64>, lo: f64, hi: f64) -> Result<Option<f64>, ApiError> {
@@ -104,7 +111,7 @@ pub fn run_request(b: &SimulateBody) -> Result<SimulateResult, ApiError> {
     };
     let deposit = finite("deposit_usd", b.deposit_usd, 1.0, 1e9)?.unwrap_or(10_000.0);
     let chain = history::chain(b.chain.as_deref().unwrap_or("ethereum")).map_err(|e| bad("chain", e))?;
-    let pair = Pair::load(b.pair.as_deref().unwrap_or("ETH/USDC")).map_err(|e| bad("pair", e))?;
+    let pair = Pair::load(b.pair.as_deref().unwrap_or("ETH/USDC")).map_err(|e| refused("pair", e))?;
     let mut c = Config::new(strategy, deposit);
     c.pool_usd = 10.0 * deposit;
     if let Some(f) = b.fee_bps {
@@ -148,7 +155,7 @@ pub fn run_request(b: &SimulateBody) -> Result<SimulateResult, ApiError> {
     match b.paths {
         None => {
             let (Some(from), Some(to)) = (from, to) else {
-                return Err(bad(
+                return Err(refused(
                     "from",
                     "and `to` are needed for a backtest (YYYY-MM-DD); or give `paths` for Monte Carlo",
                 ));
@@ -173,7 +180,7 @@ pub fn run_request(b: &SimulateBody) -> Result<SimulateResult, ApiError> {
             }
             let work = paths as u64 * u64::from(days) * u64::from(spd);
             if work > MAX_PATH_STEPS {
-                return Err(bad(
+                return Err(refused(
                     "paths",
                     format!(
                         "× days × steps_per_day is {work}, above {MAX_PATH_STEPS}: ask for fewer paths or steps here, or use `granary simulate`"
@@ -213,8 +220,7 @@ pub async fn simulate(State(_app): State<AppState>, bytes: Bytes) -> Result<Resp
 
 /// The request's schema for the OpenAPI document.
 pub fn request_schema() -> Value {
-    let num = |d: &str| json!({"type": "number", "description": d});
-    let int = |d: &str| json!({"type": "integer", "minimum": 0, "description": d});
+    let int = |d: &str| json!({"type": "integer", "minimum": 0, "maximum": 36_500, "description": d});
     json!({
         "type": "object",
         "required": ["strategy"],
@@ -222,22 +228,22 @@ pub fn request_schema() -> Value {
         "properties": {
             "strategy": {"type": "string", "enum": ["hodl", "lp", "farm", "stake", "vault"]},
             "pair": {"type": "string", "description": "ETH/USDC, BTC/USDT, ETH/BTC, X/USD…"},
-            "from": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
-            "to": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+            "from": {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+            "to": {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
             "paths": {"type": "integer", "minimum": 1, "maximum": MAX_PATHS, "description": "Monte Carlo paths; absent: a backtest over from..to"},
             "days": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS},
-            "seed": int("Monte Carlo seed"),
+            "seed": {"type": "integer", "minimum": 0, "maximum": 9_007_199_254_740_991u64, "description": "Monte Carlo seed"},
             "model": {"type": "string", "enum": ["gbm", "bootstrap"]},
-            "block_days": {"type": "integer", "minimum": 1},
+            "block_days": {"type": "integer", "minimum": 1, "maximum": 3650},
             "steps_per_day": {"type": "integer", "minimum": 1, "maximum": MAX_STEPS_PER_DAY},
-            "deposit_usd": num("USD deposited (1 … 1e9)"),
+            "deposit_usd": {"type": "number", "minimum": 1, "maximum": 1e9, "description": "USD deposited"},
             "chain": {"type": "string", "enum": ["ethereum", "bsc", "polygon", "arbitrum", "base", "avalanche"]},
             "fee_bps": {"type": "integer", "minimum": 0, "maximum": 1000},
-            "volume": num("Noise volume a day as a share of TVL (0 … 10)"),
-            "reward_apr": num("farm/vault reward APR as a fraction (0.4 = 40 %)"),
+            "volume": {"type": "number", "minimum": 0, "maximum": 10, "description": "Noise volume a day as a share of TVL"},
+            "reward_apr": {"type": "number", "minimum": 0, "maximum": 100, "description": "farm/vault reward APR as a fraction (0.4 = 40 %)"},
             "harvest_days": int("farm: harvest every N days"),
             "compound_days": int("vault: compound every N days"),
-            "stake_apr": num("stake APR as a fraction"),
+            "stake_apr": {"type": "number", "minimum": 0, "maximum": 100, "description": "stake APR as a fraction"},
             "term_days": int("stake lock term"),
             "penalty_bps": {"type": "integer", "minimum": 0, "maximum": 10000},
             "exit_day": int("stake: leave on this day")

@@ -659,7 +659,7 @@ fn doc(method: &str, path: &str) -> Option<RouteDoc> {
             &[400],
         ),
         ("post", "/api/simulate") => (
-            "Backtest a strategy over real closes, or run it on Monte Carlo paths (bounded: 5M path-steps)",
+            "Backtest a strategy over real closes, or run it on Monte Carlo paths (bounded: 2M path-steps)",
             vec![],
             Some(body(crate::api_lab::request_schema())),
             crate::api_lab::response_schema(),
@@ -670,7 +670,7 @@ fn doc(method: &str, path: &str) -> Option<RouteDoc> {
             vec![],
             Some(body(crate::api_advise::request_schema())),
             crate::api_advise::response_schema(),
-            &[400],
+            &[400, 422],
         ),
         ("get", "/api/wallet") => (
             "Local wallet: addresses and the unlocked one",

@@ -110,26 +110,28 @@ fn advise_answers_with_lines_totals_and_assumptions() {
 
 #[test]
 fn bad_requests_are_4xx_with_a_code_and_the_field() {
-    let cases: [(Value, &str, &str, &str); 10] = [
-        (json!({"holdings": "ETH=ten"}), "invalid_field", "holdings", "not an amount"),
-        (json!({"holdings": ""}), "invalid_field", "holdings", "no holdings"),
-        (json!({"holdings": 5}), "invalid_field", "holdings", "must be a string"),
-        (json!({"holdings": {"ETH": true}}), "invalid_field", "holdings", "`ETH` must be an amount"),
-        (json!({"holdings": "DOGE=1"}), "unknown_asset", "holdings", "DOGE"),
-        (json!({"holdings": "USDC@mars=1"}), "unknown_chain", "holdings", "mars"),
+    let cases: [(Value, u16, &str, &str, &str); 10] = [
+        (json!({"holdings": "ETH=ten"}), 422, "invalid_holdings", "holdings", "not an amount"),
+        (json!({"holdings": ""}), 422, "invalid_holdings", "holdings", "no holdings"),
+        (json!({"holdings": 5}), 400, "invalid_field", "holdings", "must be a string"),
+        (json!({"holdings": {"ETH": true}}), 400, "invalid_field", "holdings", "`ETH` must be an amount"),
+        (json!({"holdings": "DOGE=1"}), 422, "unknown_asset", "holdings", "DOGE"),
+        (json!({"holdings": "USDC@mars=1"}), 422, "unknown_chain", "holdings", "mars"),
         (
             json!({"holdings": "ETH=1", "tolerance": "yolo"}),
+            400,
             "invalid_field",
             "tolerance",
             "conservative, balanced or aggressive",
         ),
-        (json!({"holdings": "ETH=1", "horizon_days": 0}), "invalid_field", "horizon_days", "between 1 and"),
-        (json!({"holdings": "ETH=1", "min_grade": "Q"}), "invalid_field", "min_grade", "one letter A to F"),
-        (json!({"holdings": "ETH=1", "max_chain_share": 2}), "invalid_field", "max_chain_share", "not a share"),
+        (json!({"holdings": "ETH=1", "horizon_days": 0}), 400, "invalid_field", "horizon_days", "between 1 and"),
+        (json!({"holdings": "ETH=1", "min_grade": "Q"}), 400, "invalid_field", "min_grade", "one letter A to F"),
+        (json!({"holdings": "ETH=1", "max_chain_share": 2}), 400, "invalid_field", "max_chain_share", "not a share"),
     ];
-    for (body, code, field, needle) in cases {
+    // 400: not the shape the route takes; 422: well-formed, but the holdings cannot be used.
+    for (body, want, code, field, needle) in cases {
         let (status, v) = post("/api/advise", &body.to_string());
-        assert_eq!(status, 400, "{body}: {v}");
+        assert_eq!(status, want, "{body}: {v}");
         assert_eq!(v["error"]["code"], code, "{body}: {v}");
         assert_eq!(v["error"]["field"], field, "{body}: {v}");
         assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains(needle)), "{body}: {v}");
@@ -173,8 +175,8 @@ fn the_lab_page_renders_the_allocation_and_escapes_what_it_echoes() {
     let (status, html) = get_text("/lab/advise");
     assert_eq!(status, 200);
     assert!(html.contains(r#"class="line""#) && html.contains("ETH=10,USDC=5000"));
-    // A bad holdings string: a 400 page that shows the error and escapes the echo.
+    // Unusable holdings: a 422 page that shows the error and escapes the echo.
     let (status, html) = get_text("/lab/advise?holdings=%3Cb%3EX%3D1");
-    assert_eq!(status, 400);
+    assert_eq!(status, 422);
     assert!(html.contains(r#"id="error""#) && html.contains("&lt;b&gt;X=1") && !html.contains("<b>X"), "{html}");
 }

@@ -1262,8 +1262,10 @@ fn the_lab_runs_backtests_and_monte_carlo() {
     assert_eq!(ok_post("/api/simulate", &ask), mc, "same seed, same answer");
     let (status, e) =
         post("/api/simulate", &json!({"strategy": "lp", "paths": 2000, "days": 730, "steps_per_day": 24}));
-    assert_eq!(status, 400);
+    assert_eq!((status, e["error"]["code"].as_str()), (422, Some("simulation_refused")), "too much work: {e}");
     assert_eq!(e["error"]["field"], "paths");
+    let (status, e) = post("/api/simulate", &json!({"strategy": "lp"}));
+    assert_eq!((status, e["error"]["field"].as_str()), (422, Some("from")), "a backtest needs its window");
     let (status, e) = post("/api/simulate", &json!({"strategy": "moon"}));
     assert_eq!((status, e["error"]["field"].as_str()), (400, Some("strategy")));
     let (status, _) = post("/api/simulate", &json!({"strategy": "lp", "from": "2030-01-01", "to": "2030-02-01"}));
@@ -1281,7 +1283,7 @@ fn advice_stays_within_the_holdings() {
     assert!(!a["lines"].as_array().expect("lines").is_empty(), "{a}");
     assert!(total > 0.0 && allocated <= total * (1.0 + 1e-9), "{allocated} > {total}");
     let (status, e) = post("/api/advise", &json!({"holdings": "ETH=ten"}));
-    assert_eq!(status, 400);
+    assert_eq!(status, 422);
     assert_eq!(e["error"]["field"], "holdings");
 }
 
