@@ -48,7 +48,7 @@ fn wait_line(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>) 
 
 fn get(port: u16, path: &str) -> serde_json::Value {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("write");
     let mut text = String::new();
     s.read_to_string(&mut text).expect("read");
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
@@ -111,7 +111,7 @@ fn serve_stop_resume(store: &[String]) {
     }
     // An open event stream must not keep the server from stopping.
     let mut sse = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(sse, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+    write!(sse, "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").expect("write");
     sse.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
     let mut buf = [0u8; 4096];
     let n = sse.read(&mut buf).expect("the stream answers");

@@ -13,6 +13,7 @@ pub mod dto;
 pub mod error;
 pub mod events;
 pub mod faucet;
+pub mod guard;
 pub mod intent;
 pub mod loadgen;
 pub mod metrics;
@@ -238,7 +239,10 @@ pub fn router(app: Arc<App>) -> Router {
         r = r.route(path, handler);
     }
     let r = web::routes(r);
-    r.fallback(api::not_found).layer(axum::middleware::from_fn_with_state(app.clone(), metrics::track)).with_state(app)
+    r.fallback(api::not_found)
+        .layer(axum::middleware::from_fn(guard::same_machine))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), metrics::track))
+        .with_state(app)
 }
 
 /// Options of `granary up`.

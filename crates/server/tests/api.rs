@@ -1294,3 +1294,45 @@ fn every_route_is_covered() {
     let routes: BTreeSet<(&str, &str)> = granary_server::api_routes().iter().map(|(m, p, _)| (*m, *p)).collect();
     assert_eq!(covered, routes, "the tests cover exactly the routes of api_routes()");
 }
+
+/// One raw HTTP/1.1 request with the given `Host` and `Origin`: what a browser on another site,
+/// or a DNS name rebound to 127.0.0.1, would send.
+fn raw_request(method: &str, path: &str, host: &str, origin: Option<&str>, body: &str) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let addr = SERVER.base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let origin = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{origin}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read");
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status line");
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn requests_from_other_hosts_or_origins_are_refused() {
+    let _g = serial();
+    let (_, who) = funded("cross-origin");
+    let me = SERVER.base.trim_start_matches("http://").to_string();
+    let faucet = json!({"address": who}).to_string();
+    // DNS rebinding: a foreign name that resolves to 127.0.0.1.
+    let r = refused(Some(&who), || raw_request("POST", "/api/faucet", "evil.example", None, &faucet));
+    assert_error(&r, 421, "not_loopback_host", Some("Host"));
+    // A page of another site posting to the faucet through the user's browser.
+    let r = refused(Some(&who), || raw_request("POST", "/api/faucet", &me, Some("http://evil.example"), &faucet));
+    assert_error(&r, 403, "cross_origin", Some("Origin"));
+    let r = refused(Some(&who), || raw_request("POST", "/time/advance", &me, Some("https://evil.example:8420"), ""));
+    assert_error(&r, 403, "cross_origin", Some("Origin"));
+    // The dashboard's own pages pass, by address or by name.
+    let (status, v) = raw_request("GET", "/api/health", &me, Some(&format!("http://{me}")), "");
+    assert_eq!((status, v["status"].as_str()), (200, Some("ok")));
+    let port = me.rsplit(':').next().unwrap_or("");
+    let (status, _) = raw_request("GET", "/api/health", &format!("localhost:{port}"), None, "");
+    assert_eq!(status, 200);
+}

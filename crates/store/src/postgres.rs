@@ -17,6 +17,15 @@ pub struct PgBackend {
     url: String,
 }
 
+impl Drop for PgBackend {
+    /// Release the advisory locks (writer of the journal, owner of chains) before the connection
+    /// closes: the server frees a closed session's locks only once it notices the disconnect, so a
+    /// writer reopened at once could otherwise find its own old lock still held.
+    fn drop(&mut self) {
+        let _ = self.client.execute("SELECT pg_advisory_unlock_all()", &[]);
+    }
+}
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS journal (seq BIGINT PRIMARY KEY, entry BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (seq BIGINT PRIMARY KEY, snapshot BYTEA NOT NULL);
