@@ -62,7 +62,7 @@ pub fn fixture() -> &'static Engine {
             let line = runner.step_line(i, step);
             assert_eq!(line.get("ok").and_then(|v| v.as_bool()), Some(true), "fixture step {i} failed: {line}");
         }
-        runner.engine
+        runner.world
     })
 }
 
