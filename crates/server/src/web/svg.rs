@@ -16,7 +16,9 @@ fn esc(s: &str) -> String {
 /// Compact number for an axis label.
 pub fn short(v: f64) -> String {
     let a = v.abs();
-    if a >= 1e9 {
+    if a == 0.0 {
+        "0".into()
+    } else if a >= 1e9 {
         format!("{:.2}B", v / 1e9)
     } else if a >= 1e6 {
         format!("{:.2}M", v / 1e6)
@@ -46,6 +48,23 @@ pub fn label(v: f64, step: f64) -> String {
 /// Fewer than two finite points give a captioned empty frame, not a broken chart.
 pub fn line_chart(id: &str, title: &str, unit: &str, points: &[(f64, f64)]) -> String {
     let pts: Vec<(f64, f64)> = points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+    if pts.len() < 2 {
+        let mut s = open(id, title);
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{}" font-size="12" fill="#888" text-anchor="middle">not enough history yet</text></svg>"##,
+            W / 2.0,
+            H / 2.0
+        );
+        return s;
+    }
+    let (x0, x1) = pts.iter().fold((f64::MAX, f64::MIN), |(a, b), (x, _)| (a.min(*x), b.max(*x)));
+    let ago = format!("{:.1} days ago", (x1 - x0) / 86_400.0);
+    lines_chart(id, title, unit, &[Series { label: "", color: "#2f6fdd", points: pts }], &ago, "now")
+}
+
+/// The frame every chart starts with: the `<svg>` element, a white ground and the title.
+fn open(id: &str, title: &str) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
@@ -56,57 +75,6 @@ pub fn line_chart(id: &str, title: &str, unit: &str, points: &[(f64, f64)]) -> S
     let _ = write!(s, r##"<rect x="0" y="0" width="{W}" height="{H}" fill="#fff"/>"##);
     let _ =
         write!(s, r##"<text x="{PAD_L}" y="16" font-size="13" font-weight="600" fill="#222">{}</text>"##, esc(title));
-    if pts.len() < 2 {
-        let _ = write!(
-            s,
-            r##"<text x="{}" y="{}" font-size="12" fill="#888" text-anchor="middle">not enough history yet</text></svg>"##,
-            W / 2.0,
-            H / 2.0
-        );
-        return s;
-    }
-    let (x0, x1) = pts.iter().fold((f64::MAX, f64::MIN), |(a, b), (x, _)| (a.min(*x), b.max(*x)));
-    let (mut y0, mut y1) = pts.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, y)| (a.min(*y), b.max(*y)));
-    if (y1 - y0).abs() < 1e-12 * y1.abs().max(1.0) {
-        y0 -= y0.abs().max(1.0) * 0.01;
-        y1 += y1.abs().max(1.0) * 0.01;
-    }
-    let xspan = (x1 - x0).max(1.0);
-    let px = |x: f64| PAD_L + (x - x0) / xspan * (W - PAD_L - PAD_R);
-    let py = |y: f64| PAD_T + (1.0 - (y - y0) / (y1 - y0)) * (H - PAD_T - PAD_B);
-    // Axes and grid.
-    let step = (y1 - y0) / 4.0;
-    for i in 0..=4 {
-        let v = y0 + step * f64::from(i);
-        let y = py(v);
-        let _ = write!(
-            s,
-            r##"<line x1="{PAD_L}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#eee"/><text x="{}" y="{:.1}" font-size="10" fill="#666" text-anchor="end">{}{}</text>"##,
-            W - PAD_R,
-            PAD_L - 4.0,
-            y + 3.0,
-            esc(&label(v, step)),
-            esc(unit)
-        );
-    }
-    let days = (x1 - x0) / 86_400.0;
-    let _ = write!(
-        s,
-        r##"<text x="{PAD_L}" y="{}" font-size="10" fill="#666">{}</text><text x="{}" y="{}" font-size="10" fill="#666" text-anchor="end">now</text>"##,
-        H - 8.0,
-        esc(&format!("{days:.1} days ago")),
-        W - PAD_R,
-        H - 8.0
-    );
-    let mut path = String::new();
-    for (i, (x, y)) in pts.iter().enumerate() {
-        let _ = write!(path, "{}{:.1},{:.1}", if i == 0 { "M" } else { " L" }, px(*x), py(*y));
-    }
-    let _ = write!(s, r##"<path d="{path}" fill="none" stroke="#2f6fdd" stroke-width="2"/>"##);
-    if let Some((x, y)) = pts.last() {
-        let _ = write!(s, r##"<circle cx="{:.1}" cy="{:.1}" r="3" fill="#2f6fdd"/>"##, px(*x), py(*y));
-    }
-    s.push_str("</svg>");
     s
 }
 
@@ -136,16 +104,7 @@ pub struct Series<'a> {
 pub fn lines_chart(id: &str, title: &str, unit: &str, series: &[Series<'_>], x_left: &str, x_right: &str) -> String {
     let all: Vec<(f64, f64)> =
         series.iter().flat_map(|s| s.points.iter().copied()).filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg id="{}" class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
-        esc(id),
-        esc(title)
-    );
-    let _ = write!(s, r##"<rect x="0" y="0" width="{W}" height="{H}" fill="#fff"/>"##);
-    let _ =
-        write!(s, r##"<text x="{PAD_L}" y="16" font-size="13" font-weight="600" fill="#222">{}</text>"##, esc(title));
+    let mut s = open(id, title);
     if all.len() < 2 {
         let _ = write!(
             s,
@@ -193,7 +152,15 @@ pub fn lines_chart(id: &str, title: &str, unit: &str, series: &[Series<'_>], x_l
         for (i, (x, y)) in line.points.iter().filter(|(x, y)| x.is_finite() && y.is_finite()).enumerate() {
             let _ = write!(path, "{}{:.1},{:.1}", if i == 0 { "M" } else { " L" }, px(*x), py(*y));
         }
-        let _ = write!(s, r##"<path d="{path}" fill="none" stroke="{}" stroke-width="1.8"/>"##, esc(line.color));
+        let _ = write!(s, r##"<path d="{path}" fill="none" stroke="{}" stroke-width="2"/>"##, esc(line.color));
+        if series.len() == 1
+            && let Some((x, y)) = line.points.iter().rev().find(|(x, y)| x.is_finite() && y.is_finite())
+        {
+            let _ = write!(s, r##"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"##, px(*x), py(*y), esc(line.color));
+        }
+        if line.label.is_empty() {
+            continue;
+        }
         legend_x -= 8.0 * line.label.chars().count() as f64 + 24.0;
         let _ = write!(
             s,
@@ -210,16 +177,7 @@ pub fn lines_chart(id: &str, title: &str, unit: &str, series: &[Series<'_>], x_l
 /// A histogram of `values` in `bins` equal-width bins, with a marker at `mark` (e.g. the deposit).
 pub fn histogram(id: &str, title: &str, values: &[f64], bins: usize, mark: Option<f64>) -> String {
     let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg id="{}" class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
-        esc(id),
-        esc(title)
-    );
-    let _ = write!(s, r##"<rect x="0" y="0" width="{W}" height="{H}" fill="#fff"/>"##);
-    let _ =
-        write!(s, r##"<text x="{PAD_L}" y="16" font-size="13" font-weight="600" fill="#222">{}</text>"##, esc(title));
+    let mut s = open(id, title);
     let bins = bins.max(1);
     let (lo, hi) = v.iter().fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
     if v.is_empty() || hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
@@ -282,6 +240,7 @@ mod tests {
 
     #[test]
     fn labels_tell_close_ticks_apart() {
+        assert_eq!(label(0.0, 158_800.0), "0");
         assert_eq!(label(3_348_120.0, 500.0), "3348120");
         assert_eq!(label(0.61995, 0.00001), "0.619950");
         assert_eq!(label(2_500_000.0, 400_000.0), "2.50M");
