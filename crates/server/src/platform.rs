@@ -191,7 +191,6 @@ impl Hooked<'_> {
 
     fn after_block(&mut self, chain: &str) {
         let engine = self.node.engine();
-        self.hub.observe(engine);
         if let Ok(ix) = engine.chain_ix(chain) {
             let c = engine.chain(ix);
             self.events.push(Event::Block {
@@ -202,15 +201,29 @@ impl Hooked<'_> {
                 unix: self.hub.genesis_unix + c.now as i64,
             });
         }
-        for alert in self.detector.observe(engine) {
-            let chain =
-                engine.chain_ix_by_eip155(alert.chain_id).map(|ix| engine.chain(ix).id.clone()).unwrap_or_default();
-            let record = AlertRecord { id: self.alerts.len() as u64 + 1, chain, alert };
+        let first_new = self.alerts.len();
+        observe_block(engine, self.hub, self.detector, self.alerts, self.series);
+        for record in &self.alerts[first_new..] {
             self.events.push(Event::Alert(Box::new(record.clone())));
-            self.alerts.push(record);
         }
-        self.series.maybe_sample(engine, self.hub);
     }
+}
+
+/// What follows every closed block, live or in a replay of the journal: the hub samples it, the
+/// detector's alerts are numbered and kept, the opportunity series are sampled.
+fn observe_block(
+    engine: &Engine,
+    hub: &mut Hub,
+    detector: &mut AlertDetector,
+    alerts: &mut Vec<AlertRecord>,
+    series: &mut Series,
+) {
+    hub.observe(engine);
+    for alert in detector.observe(engine) {
+        let chain = engine.chain_ix_by_eip155(alert.chain_id).map(|ix| engine.chain(ix).id.clone()).unwrap_or_default();
+        alerts.push(AlertRecord { id: alerts.len() as u64 + 1, chain, alert });
+    }
+    series.maybe_sample(engine, hub);
 }
 
 impl Ledger for Hooked<'_> {
@@ -272,15 +285,7 @@ impl Platform {
                     book.record(engine, stx, o, &|t| prices.usd(t));
                 }
                 (Record::System(SystemOp::Advance { .. }), _) => {
-                    hub.observe(engine);
-                    for alert in detector.observe(engine) {
-                        let chain = engine
-                            .chain_ix_by_eip155(alert.chain_id)
-                            .map(|ix| engine.chain(ix).id.clone())
-                            .unwrap_or_default();
-                        alerts.push(AlertRecord { id: alerts.len() as u64 + 1, chain, alert });
-                    }
-                    series.maybe_sample(engine, &hub);
+                    observe_block(engine, &mut hub, &mut detector, &mut alerts, &mut series);
                 }
                 _ => {}
             },
