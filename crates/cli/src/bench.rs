@@ -60,6 +60,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode, String> {
                 speed: a.speed,
                 tick: Duration::from_secs(1),
                 paused: false,
+                limits: granary_server::limits::Limits::default(),
             };
             eprintln!("seeding the demo world in {} …", tmp.display());
             let app = granary_server::open(&opts).map_err(|e| e.to_string())?;

@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod journal;
+mod sim_faults;
 mod simulate;
 mod up;
 mod wallet;
@@ -81,6 +82,8 @@ enum Command {
     Up(up::UpArgs),
     /// Backtest or Monte Carlo of a mining strategy on the exact pool math (docs/lab.md).
     Simulate(Box<simulate::SimulateArgs>),
+    /// Deterministic fault simulation of the engine and store over many seeds (docs/SECURITY.md).
+    SimFaults(sim_faults::SimFaultsArgs),
     /// Benchmarks of the running platform (reported, never pass/fail).
     Bench {
         #[command(subcommand)]
@@ -237,6 +240,7 @@ fn main() -> ExitCode {
         Command::Wallet { command } => wallet::run(&cli.store.data_dir, command),
         Command::Up(args) => up::run(&cli.store.data_dir, location, policy, &args),
         Command::Bench { command } => bench::run(command),
+        Command::SimFaults(args) => sim_faults::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         cmd => return client_command(&cli.store.data_dir, cmd),
     };

@@ -2,6 +2,7 @@
 
 use clap::Args;
 use granary_lab::date::Date;
+use granary_server::limits::Limits;
 use granary_server::platform::PlatformConfig;
 use granary_server::{UpOptions, open, serve};
 use granary_store::{Location, SnapshotPolicy};
@@ -37,6 +38,12 @@ pub struct UpArgs {
     /// Hold the last close at the end of the window instead of starting again.
     #[arg(long)]
     no_loop: bool,
+    /// Requests that change state (any method but GET), per second, before 429 (burst: twice).
+    #[arg(long, default_value_t = Limits::default().writes_per_s)]
+    writes_per_s: f64,
+    /// Expensive requests (unlock, simulate, advise, time advance) per second (burst: twice).
+    #[arg(long, default_value_t = Limits::default().heavy_per_s)]
+    heavy_per_s: f64,
 }
 
 fn date(field: &str, s: &str) -> Result<Date, String> {
@@ -58,6 +65,18 @@ pub fn run(data_dir: &Path, location: Location, policy: SnapshotPolicy, a: &UpAr
         market.to = date("prices-to", t)?;
     }
     market.looped = !a.no_loop;
+    for (name, v) in [("--writes-per-s", a.writes_per_s), ("--heavy-per-s", a.heavy_per_s)] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(format!("{name} must be a number > 0"));
+        }
+    }
+    let limits = Limits {
+        writes_per_s: a.writes_per_s,
+        writes_burst: (2.0 * a.writes_per_s).max(1.0),
+        heavy_per_s: a.heavy_per_s,
+        heavy_burst: (2.0 * a.heavy_per_s).max(1.0),
+        ..Limits::default()
+    };
     let opts = UpOptions {
         platform: PlatformConfig { location, policy, seed: a.seed, market },
         wallet_dir: data_dir.join("wallet"),
@@ -65,6 +84,7 @@ pub fn run(data_dir: &Path, location: Location, policy: SnapshotPolicy, a: &UpAr
         speed: a.speed,
         tick: Duration::from_millis(a.tick_ms.max(50)),
         paused: a.paused,
+        limits,
     };
     let started = Instant::now();
     let app = open(&opts).map_err(|e| e.to_string())?;

@@ -48,6 +48,7 @@ pub async fn start_platform() -> Platform {
         speed: 0.0,
         tick: Duration::from_secs(1),
         paused: true,
+        limits: granary_server::limits::Limits::default(),
     };
     let app = tokio::task::spawn_blocking(move || granary_server::open(&opts).expect("open the platform"))
         .await

@@ -12,6 +12,7 @@ pub mod codec;
 pub mod error;
 pub mod farm;
 pub mod hash;
+pub mod invariants;
 pub mod math;
 pub mod snapshot;
 pub mod staking;

@@ -82,6 +82,7 @@ fn step(e: &mut Engine, who: Address, action: &Action, may_receive: &[Address]) 
         }
     }
     assert_conservation(e);
+    assert_eq!(e.check_invariants(), Ok(()), "after {action:?}");
     r.ok()
 }
 

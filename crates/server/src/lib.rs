@@ -15,6 +15,7 @@ pub mod events;
 pub mod faucet;
 pub mod guard;
 pub mod intent;
+pub mod limits;
 pub mod loadgen;
 pub mod metrics;
 pub mod openapi;
@@ -86,13 +87,20 @@ pub struct App {
     pub clock: Clock,
     pub openapi: String,
     pub status: Mutex<Status>,
+    pub limiter: Arc<limits::Limiter>,
     shutdown: AtomicBool,
     /// Flips to true on shutdown, so that open event streams end and the server can drain.
     stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
-    pub fn new(platform: Platform, wallet: wallet::LocalWallet, clock: Clock, seed: u64) -> Arc<App> {
+    pub fn new(
+        platform: Platform,
+        wallet: wallet::LocalWallet,
+        clock: Clock,
+        seed: u64,
+        limits: limits::Limits,
+    ) -> Arc<App> {
         let view = View::build(&platform);
         let mut platform = platform;
         let status = Status {
@@ -111,6 +119,7 @@ impl App {
             clock,
             openapi: openapi::document(),
             status: Mutex::new(status),
+            limiter: limits::Limiter::new(limits),
             shutdown: AtomicBool::new(false),
             stop: tokio::sync::watch::channel(false).0,
         })
@@ -239,7 +248,10 @@ pub fn router(app: Arc<App>) -> Router {
         r = r.route(path, handler);
     }
     let r = web::routes(r);
+    let max_body = app.limiter.limits.max_body;
     r.fallback(api::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(app.limiter.clone(), limits::enforce))
         .layer(axum::middleware::from_fn(guard::same_machine))
         .layer(axum::middleware::from_fn_with_state(app.clone(), metrics::track))
         .with_state(app)
@@ -257,13 +269,15 @@ pub struct UpOptions {
     pub tick: Duration,
     /// Start with the clock paused (tests drive time through the API).
     pub paused: bool,
+    /// Request size and rate limits.
+    pub limits: limits::Limits,
 }
 
 /// Open the platform (seeding or recovering) and build the shared state.
 pub fn open(opts: &UpOptions) -> Result<Arc<App>, PlatformError> {
     let platform = Platform::open(&opts.platform)?;
     let wallet = wallet::LocalWallet::new(granary_wallet::WalletDir::new(&opts.wallet_dir));
-    Ok(App::new(platform, wallet, Clock::new(opts.speed, opts.paused), opts.platform.seed))
+    Ok(App::new(platform, wallet, Clock::new(opts.speed, opts.paused), opts.platform.seed, opts.limits))
 }
 
 /// Run the simulated clock until shutdown: every `tick`, move chain time by speed × tick.

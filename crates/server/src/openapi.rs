@@ -744,7 +744,10 @@ pub fn document() -> String {
             _ => "application/json",
         };
         responses.insert("200".into(), json!({"description": "OK", "content": {content_type: {"schema": ok}}}));
-        for s in errors {
+        // Every request with a body may meet the size limit, and every one that changes state
+        // the rate limit (crate::limits).
+        let limit_codes: &[u16] = if method == "post" { &[413, 429] } else { &[] };
+        for s in errors.iter().chain(limit_codes) {
             responses.insert(
                 s.to_string(),
                 json!({"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),

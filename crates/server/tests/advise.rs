@@ -32,6 +32,7 @@ fn server() -> &'static Server {
             speed: 0.0,
             tick: Duration::from_millis(1000),
             paused: true,
+            limits: granary_server::limits::Limits::default(),
         };
         let app = open(&opts).unwrap_or_else(|e| panic!("{e}"));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));

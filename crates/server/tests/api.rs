@@ -9,6 +9,7 @@ use granary_engine::secp256k1_key::SecretKey;
 use granary_engine::tx::{dev_key, key_address};
 use granary_engine::{Action, Address, SignedTransaction, Transaction, U256};
 use granary_server::UpOptions;
+use granary_server::limits::Limits;
 use granary_server::platform::PlatformConfig;
 use granary_store::{Location, SnapshotPolicy};
 use granary_world::market::MarketConfig;
@@ -28,7 +29,7 @@ struct Server {
 }
 
 /// Seeding takes a couple of seconds: one server for the whole binary.
-static SERVER: LazyLock<Server> = LazyLock::new(start);
+static SERVER: LazyLock<Server> = LazyLock::new(|| start(Limits::default()));
 
 /// The tests share one platform. Those that change it, or that compare its state before and
 /// after a request, hold this lock so that another test's writes cannot move the numbers.
@@ -42,7 +43,7 @@ fn serial() -> MutexGuard<'static, ()> {
 /// a run cannot clean up after itself).
 const STALE: Duration = Duration::from_secs(3600);
 
-fn start() -> Server {
+fn start(limits: Limits) -> Server {
     let parent = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     if let Ok(entries) = std::fs::read_dir(&parent) {
         for e in entries.flatten() {
@@ -71,6 +72,7 @@ fn start() -> Server {
         speed: 0.0,
         tick: Duration::from_secs(1),
         paused: true,
+        limits,
     };
     let app = granary_server::open(&opts).expect("the platform opens and seeds");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -1298,8 +1300,21 @@ fn every_route_is_covered() {
 /// One raw HTTP/1.1 request with the given `Host` and `Origin`: what a browser on another site,
 /// or a DNS name rebound to 127.0.0.1, would send.
 fn raw_request(method: &str, path: &str, host: &str, origin: Option<&str>, body: &str) -> (u16, Value) {
+    let (status, _, v) = raw_request_to(SERVER.base.trim_start_matches("http://"), method, path, host, origin, body);
+    (status, v)
+}
+
+/// A request written by hand to `addr`, so that `Host`, `Origin` and the body are exactly as
+/// given: status, response headers (raw text) and JSON body.
+fn raw_request_to(
+    addr: &str,
+    method: &str,
+    path: &str,
+    host: &str,
+    origin: Option<&str>,
+    body: &str,
+) -> (u16, String, Value) {
     use std::io::{Read, Write};
-    let addr = SERVER.base.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     let origin = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
     write!(
@@ -1309,10 +1324,49 @@ fn raw_request(method: &str, path: &str, host: &str, origin: Option<&str>, body:
     )
     .expect("write");
     let mut text = String::new();
-    s.read_to_string(&mut text).expect("read");
+    // The server may answer and close before reading an oversized body: what it sent still counts.
+    let _ = s.read_to_string(&mut text);
     let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status line");
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, head.to_ascii_lowercase(), serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn oversized_bodies_and_floods_of_writes_are_refused() {
+    let _g = serial();
+    let (_, who) = funded("limits");
+    let me = SERVER.base.trim_start_matches("http://").to_string();
+    // A body over the limit is refused before it is read.
+    let big = json!({"address": who, "pad": "x".repeat(Limits::default().max_body)}).to_string();
+    let r = refused(Some(&who), || raw_request("POST", "/api/faucet", &me, None, &big));
+    assert_error(&r, 413, "payload_too_large", None);
+    // A server of its own with a burst of three writes and almost no refill.
+    let tight = start(Limits {
+        writes_per_s: 0.001,
+        writes_burst: 3.0,
+        heavy_per_s: 0.001,
+        heavy_burst: 1.0,
+        ..Limits::default()
+    });
+    let addr = tight.base.trim_start_matches("http://").to_string();
+    let health = |addr: &str| raw_request_to(addr, "GET", "/api/health", addr, None, "").2["next_seq"].clone();
+    let faucet = json!({"address": who}).to_string();
+    for i in 0..3 {
+        let (status, _, v) = raw_request_to(&addr, "POST", "/api/faucet", &addr, None, &faucet);
+        assert_eq!(status, 200, "write {i} of the burst: {v}");
+    }
+    let before = health(&addr);
+    let (status, head, v) = raw_request_to(&addr, "POST", "/api/faucet", &addr, None, &faucet);
+    assert_eq!((status, v["error"]["code"].as_str()), (429, Some("rate_limited")), "{v}");
+    assert!(
+        head.lines().any(|l| l.starts_with("retry-after: ") && l[13..].trim().parse::<u64>().is_ok_and(|s| s >= 1)),
+        "{head}"
+    );
+    assert_eq!(health(&addr), before, "a refused write changes nothing");
+    // Reads are not limited.
+    for _ in 0..20 {
+        assert_eq!(raw_request_to(&addr, "GET", "/api/chains", &addr, None, "").0, 200);
+    }
 }
 
 #[test]
