@@ -84,11 +84,8 @@ enum Command {
     Simulate(Box<simulate::SimulateArgs>),
     /// Deterministic fault simulation of the engine and store over many seeds (docs/SECURITY.md).
     SimFaults(sim_faults::SimFaultsArgs),
-    /// Benchmarks of the running platform (reported, never pass/fail).
-    Bench {
-        #[command(subcommand)]
-        command: bench::BenchCommand,
-    },
+    /// Benchmarks, reported (never pass/fail): all with their peers → docs/PERFORMANCE.md (the default), or the API.
+    Bench(bench::BenchArgs),
     /// Opportunities of a running `up`, ranked (filters and sorts of the hub).
     Pools {
         #[command(flatten)]
@@ -239,7 +236,7 @@ fn main() -> ExitCode {
         },
         Command::Wallet { command } => wallet::run(&cli.store.data_dir, command),
         Command::Up(args) => up::run(&cli.store.data_dir, location, policy, &args),
-        Command::Bench { command } => bench::run(command),
+        Command::Bench(args) => bench::run(args),
         Command::SimFaults(args) => sim_faults::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         cmd => return client_command(&cli.store.data_dir, cmd),

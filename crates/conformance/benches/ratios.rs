@@ -14,24 +14,33 @@
 //!
 //! Run: `cargo bench -p granary-conformance --bench ratios`. Needs npm (the V2 artifacts are
 //! installed on first use) and `pip install uniswappy` for the Python interpreter in
-//! `$GRANARY_PYTHON` (default: the venv of `scripts/oracles.sh`, else `python3`). Writes the table to `<target dir>/ratios.md`.
+//! `$GRANARY_PYTHON` (default: the venv of `scripts/oracles.sh`, else `python3`). Writes the table
+//! to `<target dir>/bench/ratios.md` and its figures to `ratios.json` beside it (for `granary bench
+//! all`). `GRANARY_BENCH_QUICK=1`: 20 000 swaps and fewer runs, a check that it all runs.
 
 use alloy_primitives::{Address, U256};
 use granary_conformance::oracles;
 use granary_conformance::uniswap_v2::{V2Evm, library};
 use granary_engine::{Action, Engine, Minter, amm};
+use granary_testkit::bench;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const SWAPS: usize = 100_000;
 const FEE_BPS: u32 = 30;
 const TRADER: Address = Address::with_last_byte(0x7a);
-const REPS_BARE: usize = 25;
-const REPS_ENGINE: usize = 7;
-const REPS_REVM: usize = 3;
-const REPS_UNISWAPPY: usize = 3;
+
+/// The length of the sequence and the runs of each implementation.
+struct Sizes {
+    swaps: usize,
+    bare: usize,
+    engine: usize,
+    revm: usize,
+    uniswappy: usize,
+}
+
+const FULL: Sizes = Sizes { swaps: 100_000, bare: 25, engine: 7, revm: 3, uniswappy: 3 };
+const QUICK: Sizes = Sizes { swaps: 20_000, bare: 5, engine: 3, revm: 1, uniswappy: 1 };
 
 fn e18(x: u64) -> U256 {
     U256::from(x) * U256::from(10u64).pow(U256::from(18u8))
@@ -42,11 +51,11 @@ fn initial_reserves() -> [U256; 2] {
 }
 
 /// The fixed sequence: (direction, amount in); direction 0 = token0 in.
-fn sequence() -> Vec<(usize, U256)> {
+fn sequence(swaps: usize) -> Vec<(usize, U256)> {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     let lo: u128 = 1_000_000_000_000_000_000; // 1e18
     let span: u128 = 1_000_000_000_000_000_000_000 - lo; // up to 1e21
-    (0..SWAPS)
+    (0..swaps)
         .map(|i| {
             // xorshift64*, two draws per amount
             let mut next = || {
@@ -66,15 +75,15 @@ fn median(mut runs: Vec<Duration>) -> Duration {
     runs[runs.len() / 2]
 }
 
-fn ops_per_s(d: Duration) -> f64 {
-    SWAPS as f64 / d.as_secs_f64()
+fn ops_per_s(swaps: usize, d: Duration) -> f64 {
+    swaps as f64 / d.as_secs_f64()
 }
 
 /// 1. The arithmetic alone.
-fn run_bare(seq: &[(usize, U256)]) -> (Duration, [U256; 2]) {
-    let mut runs = Vec::with_capacity(REPS_BARE);
+fn run_bare(seq: &[(usize, U256)], reps: usize) -> (Duration, [U256; 2]) {
+    let mut runs = Vec::with_capacity(reps);
     let mut last = [U256::ZERO; 2];
-    for _ in 0..REPS_BARE {
+    for _ in 0..reps {
         let mut r = initial_reserves();
         let start = Instant::now();
         for &(dir, amount_in) in seq {
@@ -108,7 +117,7 @@ fn engine_with_pool() -> Engine {
 }
 
 /// 2. The engine's full swap path.
-fn run_engine(seq: &[(usize, U256)]) -> (Duration, [U256; 2]) {
+fn run_engine(seq: &[(usize, U256)], reps: usize) -> (Duration, [U256; 2]) {
     let actions: Vec<Action> = seq
         .iter()
         .map(|&(dir, amount_in)| Action::SwapExactIn {
@@ -118,9 +127,9 @@ fn run_engine(seq: &[(usize, U256)]) -> (Duration, [U256; 2]) {
             min_out: U256::ZERO,
         })
         .collect();
-    let mut runs = Vec::with_capacity(REPS_ENGINE);
+    let mut runs = Vec::with_capacity(reps);
     let mut last = [U256::ZERO; 2];
-    for _ in 0..REPS_ENGINE {
+    for _ in 0..reps {
         let mut engine = engine_with_pool();
         let start = Instant::now();
         for action in &actions {
@@ -133,10 +142,10 @@ fn run_engine(seq: &[(usize, U256)]) -> (Duration, [U256; 2]) {
 }
 
 /// 3. The pair bytecode on revm: transfer in, then swap (two committed transactions per swap).
-fn run_revm(seq: &[(usize, U256)], artifacts: &oracles::V2CoreArtifacts) -> (Duration, [U256; 2]) {
-    let mut runs = Vec::with_capacity(REPS_REVM);
+fn run_revm(seq: &[(usize, U256)], artifacts: &oracles::V2CoreArtifacts, reps: usize) -> (Duration, [U256; 2]) {
+    let mut runs = Vec::with_capacity(reps);
     let mut last = [U256::ZERO; 2];
-    for _ in 0..REPS_REVM {
+    for _ in 0..reps {
         let supply = U256::from(1u8) << 200;
         let mut evm = V2Evm::deploy(artifacts, TRADER, TRADER, supply, 1_700_000_000).expect("deploy");
         let r = initial_reserves();
@@ -169,7 +178,7 @@ struct PyResult {
 }
 
 /// 4. uniswappy, as a subprocess timing its own swap loop.
-fn run_uniswappy(seq: &[(usize, U256)], dir: &std::path::Path) -> PyResult {
+fn run_uniswappy(seq: &[(usize, U256)], dir: &std::path::Path, reps: usize) -> PyResult {
     let file = dir.join("ratios-sequence.txt");
     let r = initial_reserves();
     let mut text = format!("pool {} {}\n", r[0], r[1]);
@@ -185,7 +194,7 @@ fn run_uniswappy(seq: &[(usize, U256)], dir: &std::path::Path) -> PyResult {
     let out = Command::new(&python)
         .arg(script)
         .arg(&file)
-        .args(["--reps", &REPS_UNISWAPPY.to_string()])
+        .args(["--reps", &reps.to_string()])
         .output()
         .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
     if !out.status.success() {
@@ -209,51 +218,24 @@ fn run_uniswappy(seq: &[(usize, U256)], dir: &std::path::Path) -> PyResult {
     }
 }
 
-fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    // <target>/<profile>/deps/ratios-<hash>
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.ancestors().nth(3).map(PathBuf::from))
-        .unwrap_or_else(|| oracles::workspace_root().join("target"))
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_string())
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".to_string())
-}
-
 fn main() {
     let artifacts = oracles::v2_core().unwrap_or_else(|e| panic!("{e}"));
-    let seq = sequence();
-    let target = target_dir();
-    std::fs::create_dir_all(&target).expect("target dir");
-    let load_before = load_average();
+    let sizes = if bench::quick() { QUICK } else { FULL };
+    let swaps = sizes.swaps;
+    let seq = sequence(swaps);
+    let out = bench::out_dir();
+    std::fs::create_dir_all(&out).expect("the report folder");
+    let load_before = bench::load_average();
 
-    let (bare, bare_r) = run_bare(&seq);
-    let (engine, engine_r) = run_engine(&seq);
-    let (revm, revm_r) = run_revm(&seq, &artifacts);
-    let py = run_uniswappy(&seq, &target);
+    let (bare, bare_r) = run_bare(&seq, sizes.bare);
+    let (engine, engine_r) = run_engine(&seq, sizes.engine);
+    let (revm, revm_r) = run_revm(&seq, &artifacts, sizes.revm);
+    let py = run_uniswappy(&seq, &out, sizes.uniswappy);
 
     assert_eq!(engine_r, bare_r, "engine and bare arithmetic disagree");
     assert_eq!(revm_r, bare_r, "the pair bytecode and bare arithmetic disagree");
 
-    let (bare_ops, engine_ops, revm_ops) = (ops_per_s(bare), ops_per_s(engine), ops_per_s(revm));
+    let (bare_ops, engine_ops, revm_ops) = (ops_per_s(swaps, bare), ops_per_s(swaps, engine), ops_per_s(swaps, revm));
     let engine_vs_bare = engine.as_secs_f64() / bare.as_secs_f64();
     let engine_vs_py = engine_ops / py.ops_per_s;
     let engine_vs_revm = engine_ops / revm_ops;
@@ -264,11 +246,15 @@ fn main() {
     let mut md = String::new();
     md.push_str("# Swap throughput ratios\n\n");
     md.push_str(&format!(
-        "{SWAPS} swaps alternating direction, amounts uniform in [1e18, 1e21), pool starting at \
-         1e24 / 2e24, fee {FEE_BPS} bps. Median of {REPS_BARE} / {REPS_ENGINE} / {REPS_REVM} / \
-         {REPS_UNISWAPPY} runs of the whole sequence. CPU: {}, {} logical cores; load average \
-         before the run: {load_before}.\n\n",
-        cpu_model(),
+        "{swaps} swaps alternating direction, amounts uniform in [1e18, 1e21), pool starting at \
+         1e24 / 2e24, fee {FEE_BPS} bps. Median of {} / {} / {} / {} runs of the whole sequence \
+         (bare / engine / revm / uniswappy). CPU: {}, {} logical cores; load average before the \
+         run: {load_before}.\n\n",
+        sizes.bare,
+        sizes.engine,
+        sizes.revm,
+        sizes.uniswappy,
+        bench::cpu_model(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     ));
     md.push_str("| implementation | ops/s | ns/swap |\n|---|---:|---:|\n");
@@ -308,7 +294,15 @@ fn main() {
         ));
     }
     print!("{md}");
-    let path = target.join("ratios.md");
-    std::fs::write(&path, &md).expect("write ratios.md");
-    println!("\nwritten to {}", path.display());
+    bench::Report::new("ratios")
+        .figure("swaps", swaps as f64)
+        .figure("bare_ops_per_s", bare_ops)
+        .figure("engine_ops_per_s", engine_ops)
+        .figure("revm_ops_per_s", revm_ops)
+        .figure("uniswappy_ops_per_s", py.ops_per_s)
+        .figure("engine_time_over_bare", engine_vs_bare)
+        .figure("engine_over_uniswappy", engine_vs_py)
+        .figure("engine_over_revm", engine_vs_revm)
+        .note("uniswappy", format!("uniswappy {} ({})", py.version, py.python))
+        .write(&md);
 }

@@ -2,15 +2,30 @@
 //! stake + claim. Each iteration is one full `Engine::execute` (lookups, balances, checks, undo
 //! log), reported as operations per second. The peer ratios (bare arithmetic, uniswappy, the V2
 //! bytecode on revm) are measured side by side by `cargo bench -p granary-conformance --bench ratios`.
+//!
+//! After criterion's own report, the rates are written as a table to `<target dir>/bench/engine.md`
+//! and as figures to `engine.json` beside it (for `granary bench all`), from criterion's estimates
+//! of this run. A short run: `cargo bench -p granary-engine --bench engine -- --warm-up-time 1
+//! --measurement-time 2`.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 use granary_engine::farm::Funding;
 use granary_engine::staking::{EarlyExit, Term};
 use granary_engine::state::Minter;
 use granary_engine::tx::{dev_key, key_address};
 use granary_engine::{Action, Address, Engine, U256};
+use granary_testkit::bench as report;
+use std::fmt::Write as _;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The measured functions: criterion name, what one iteration does, engine operations in it.
+const FUNCTIONS: [(&str, &str, u32); 4] = [
+    ("swap", "one swap (alternating direction)", 1),
+    ("add_then_remove_liquidity", "add liquidity, then remove it", 2),
+    ("farm_deposit_then_harvest", "farm deposit, then harvest", 2),
+    ("stake_then_claim", "stake (flexible), then claim", 2),
+];
 
 fn e18(x: u64) -> U256 {
     U256::from(x) * U256::from(10u64).pow(U256::from(18u8))
@@ -154,5 +169,41 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn main() {
+    let started = SystemTime::now();
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+
+    let mut md = String::from("# Engine operations per second\n\n");
+    md.push_str(
+        "Each iteration is full `Engine::execute` calls (lookups, balances, checks, undo log) on one engine; \
+         criterion's estimate of one iteration (slope, else mean).\n\n",
+    );
+    md.push_str("| function | one iteration | time | iterations/s | operations/s |\n|---|---|---:|---:|---:|\n");
+    let mut r = report::Report::new("engine");
+    let mut measured = 0;
+    for (name, what, ops) in FUNCTIONS {
+        match report::criterion_ns(&format!("engine/{name}"), started) {
+            Some(ns) => {
+                let per_s = 1e9 / ns;
+                let _ = writeln!(
+                    md,
+                    "| `{name}` | {what} | {:.2} µs | {per_s:.0} | {:.0} |",
+                    ns / 1e3,
+                    per_s * f64::from(ops)
+                );
+                r.figure(&format!("{name}_per_s"), per_s);
+                r.figure(&format!("{name}_ops_per_s"), per_s * f64::from(ops));
+                measured += 1;
+            }
+            None => {
+                let _ = writeln!(md, "| `{name}` | {what} | not measured in this run | | |");
+            }
+        }
+    }
+    // Nothing estimated (a test-mode run, or every function filtered out): keep the last report.
+    if measured > 0 {
+        r.write(&md);
+    }
+}

@@ -1,15 +1,20 @@
 //! Rank and filter 100 000 opportunities (SPEC §6), and the same ranking with pandas in the same
 //! run: `cargo bench -p granary-hub --bench rank`. The pandas peer runs `scripts/rank_pandas.py` on
 //! the interpreter of `scripts/oracles.sh` (or `$GRANARY_PYTHON`); it is installed from PyPI by
-//! that script, never committed.
+//! that script, never committed. The table is written to `<target dir>/bench/rank.md` and its
+//! figures to `rank.json` beside it (for `granary bench all`). `GRANARY_BENCH_QUICK=1`: 3 runs
+//! instead of 7 (the same 100 000 opportunities).
 
 use granary_hub::market::{Compounding, ExitRule, Kind, Lockup, Opportunity, Target};
 use granary_hub::rank::{Filter, SortKey, rank};
-use std::io::Write;
+use granary_testkit::bench;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::Instant;
 
 const N: usize = 100_000;
 const RUNS: usize = 7;
+const QUICK_RUNS: usize = 3;
 const CHAINS: [&str; 6] = ["ethereum", "bnb", "polygon", "arbitrum", "base", "avalanche"];
 
 /// A deterministic generator (SplitMix64), so both sides rank the same data.
@@ -72,6 +77,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    let runs = if bench::quick() { QUICK_RUNS } else { RUNS };
     let opps = opportunities();
     let filter =
         Filter { min_tvl_usd: Some(1_000_000.0), max_lockup_days: Some(90), min_grade: Some('C'), ..Filter::default() };
@@ -103,7 +109,7 @@ fn main() {
     let python = std::env::var("GRANARY_PYTHON")
         .unwrap_or_else(|_| if venv.exists() { venv.display().to_string() } else { "python3".into() });
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/rank_pandas.py");
-    let peer = std::process::Command::new(&python).arg(&script).arg(&csv).arg(RUNS.to_string()).output();
+    let peer = std::process::Command::new(&python).arg(&script).arg(&csv).arg(runs.to_string()).output();
     let peer: Option<serde_json::Value> = match peer {
         Ok(o) if o.status.success() => serde_json::from_slice(&o.stdout).ok(),
         Ok(o) => {
@@ -116,16 +122,23 @@ fn main() {
         }
     };
     let _ = std::fs::remove_file(&csv);
-    println!("# Ranking {N} opportunities\n");
-    println!(
-        "Filter: TVL ≥ $1M, lock-up ≤ 90 days, grade C or better, chain ≠ bnb; sort descending, ties by id. Median of {RUNS} runs.\n"
+    let mut md = format!("# Ranking {N} opportunities\n\n");
+    let _ = writeln!(
+        md,
+        "Filter: TVL ≥ $1M, lock-up ≤ 90 days, grade C or better, chain ≠ bnb; sort descending, ties by id. Median of {runs} runs.\n"
     );
-    println!("| sort | kept | granary (ms) | pandas (ms) | pandas / granary |");
-    println!("|---|---:|---:|---:|---:|");
+    md.push_str("| sort | kept | granary (ms) | pandas (ms) | pandas / granary |\n");
+    md.push_str("|---|---:|---:|---:|---:|\n");
+    let mut report = bench::Report::new("rank");
+    report.figure("opportunities", N as f64);
+    if let Some(v) = peer.as_ref().and_then(|p| p["pandas_version"].as_str()) {
+        report.note("pandas", format!("pandas {v}"));
+    }
+    let mut slowest_ratio = f64::INFINITY;
     for (name, by) in [("apy", SortKey::Apy), ("risk_adjusted_apy", SortKey::RiskAdjustedApy), ("tvl", SortKey::Tvl)] {
         let mut times = Vec::new();
         let mut kept = Vec::new();
-        for _ in 0..RUNS {
+        for _ in 0..runs {
             let t = Instant::now();
             kept = run(by);
             times.push(t.elapsed().as_secs_f64());
@@ -141,9 +154,17 @@ fn main() {
             None => (f64::NAN, false),
         };
         assert!(peer.is_none() || same, "pandas and granary disagree on the {name} ranking");
-        println!("| {name} | {} | {:.2} | {:.2} | {:.1}× |", kept.len(), ours * 1e3, theirs * 1e3, theirs / ours);
+        let ratio = theirs / ours;
+        let _ = writeln!(md, "| {name} | {} | {:.2} | {:.2} | {:.1}× |", kept.len(), ours * 1e3, theirs * 1e3, ratio);
+        report.figure(&format!("{name}_granary_ms"), ours * 1e3);
+        report.figure(&format!("{name}_pandas_ms"), theirs * 1e3);
+        slowest_ratio = slowest_ratio.min(ratio);
     }
+    // The least favourable of the three sorts: the figure the summary quotes (NaN without pandas).
+    report.figure("pandas_over_granary_min", slowest_ratio);
     if peer.is_none() {
-        println!("\n(pandas was not available: run scripts/oracles.sh)");
+        md.push_str("\n(pandas was not available: run scripts/oracles.sh)\n");
     }
+    print!("{md}");
+    report.write(&md);
 }

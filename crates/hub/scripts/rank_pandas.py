@@ -12,7 +12,7 @@ GRADES = "ABCDEF"
 
 def main(path: str, runs: int) -> None:
     df = pd.read_csv(path)
-    out = {}
+    out = {"pandas_version": pd.__version__}
     for key, col in (("apy", "apy"), ("risk_adjusted_apy", "apy_risk_adjusted"), ("tvl", "tvl_usd")):
         times = []
         for _ in range(runs):

@@ -7,11 +7,14 @@
 //! Run: `cargo bench -p granary-lab --bench montecarlo` (10 000 paths × 365 days × 24 steps).
 //! `GRANARY_BENCH_QUICK=1` runs 200 paths × 30 days × 24 steps. The numpy peer needs numpy in
 //! `$GRANARY_PYTHON` or `.oracles/venv` (scripts/oracles.sh); without it only our rate is printed.
-//! A benchmark, not a test: it reports, it does not pass or fail.
+//! The table is written to `<target dir>/bench/montecarlo.md` and its figures to `montecarlo.json`
+//! beside it (for `granary bench all`). A benchmark, not a test: it reports, it does not pass or fail.
 
 use granary_lab::montecarlo::{self, Model, Spec};
 use granary_lab::report::Stat;
 use granary_lab::strategy::{Config, Prepared, Strategy};
+use granary_testkit::bench;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -76,32 +79,45 @@ fn numpy(python: &Path, paths: usize, days: u32, spd: u32) -> Option<Run> {
 }
 
 fn main() {
-    let quick = std::env::var("GRANARY_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
-    let (paths, days, spd) = if quick { (200, 30, 24) } else { (10_000, 365, 24) };
+    let (paths, days, spd) = if bench::quick() { (200, 30, 24) } else { (10_000, 365, 24) };
     let steps = paths as f64 * f64::from(days) * f64::from(spd);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("Monte Carlo, lp strategy: {paths} paths × {days} days × {spd} steps/day = {steps:.0} path-steps");
-    println!(
-        "GBM σ {SIGMA_YEAR}/yr, fee {FEE_BPS} bps, noise volume {VOLUME} of TVL a day, ${DEPOSIT} in a ${POOL} pool"
+    let mut md = String::from("# Monte Carlo path-steps per second\n\n");
+    let _ = writeln!(
+        md,
+        "lp strategy: {paths} paths × {days} days × {spd} steps/day = {steps:.0} path-steps; GBM σ {SIGMA_YEAR}/yr, \
+         fee {FEE_BPS} bps, noise volume {VOLUME} of TVL a day, ${DEPOSIT} in a ${POOL} pool.\n"
+    );
+    md.push_str(
+        "| implementation | path-steps/s | seconds | p50 final ($) | mean final ($) |\n|---|---:|---:|---:|---:|\n",
     );
     let all = ours(paths, days, spd, cores);
     let one = ours(paths, days, spd, 1);
     let rate = |r: &Run| steps / r.seconds;
-    println!("{:<44} {:>14} {:>10} {:>12} {:>12}", "", "path-steps/s", "seconds", "p50 final", "mean final");
-    let row = |name: &str, r: &Run| {
-        println!("{name:<44} {:>14.0} {:>10.2} {:>12.2} {:>12.2}", rate(r), r.seconds, r.p50, r.mean);
+    let mut row = |name: &str, r: &Run| {
+        let _ = writeln!(md, "| {name} | {:.0} | {:.2} | {:.2} | {:.2} |", rate(r), r.seconds, r.p50, r.mean);
     };
     row(&format!("granary exact U256, {cores} thread(s)"), &all);
     row("granary exact U256, 1 thread", &one);
+    let mut report = bench::Report::new("montecarlo");
+    report
+        .figure("path_steps", steps)
+        .figure("threads", cores as f64)
+        .figure("granary_per_s", rate(&all))
+        .figure("granary_1_thread_per_s", rate(&one));
     match python().and_then(|py| numpy(&py, paths, days, spd)) {
         Some(np) => {
             row("numpy float, vectorised across paths", &np);
-            println!(
-                "ratio ours/numpy: {:.2}× ({cores} threads), {:.2}× (1 thread); goal ≥ 5×",
-                rate(&all) / rate(&np),
-                rate(&one) / rate(&np)
-            );
+            let (ratio, ratio_1) = (rate(&all) / rate(&np), rate(&one) / rate(&np));
+            let _ =
+                writeln!(md, "\nRatio ours/numpy: {ratio:.2}× ({cores} threads), {ratio_1:.2}× (1 thread); goal ≥ 5×.");
+            report
+                .figure("numpy_per_s", rate(&np))
+                .figure("granary_over_numpy", ratio)
+                .figure("granary_1_thread_over_numpy", ratio_1);
         }
-        None => println!("numpy peer skipped: no Python with numpy (run scripts/oracles.sh)"),
+        None => md.push_str("\nnumpy peer skipped: no Python with numpy (run scripts/oracles.sh).\n"),
     }
+    print!("{md}");
+    report.write(&md);
 }

@@ -14,10 +14,12 @@
 //! accounts, each with its own key and nonce sequence, every transaction accepted. A block closes
 //! (`SystemOp::Advance`, its own durable write) every `BLOCK_TXS` transactions.
 //!
-//! The figures are printed as markdown and written to `<target dir>/store-bench.md`.
+//! The figures are printed as markdown and written to `<target dir>/bench/store.md`, the key ones
+//! also to `store.json` beside it (for `granary bench all`).
 //! Environment: `GRANARY_BENCH_PG` (admin URL, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`; the bench creates and drops its own databases),
-//! `GRANARY_BENCH_JOURNAL_TXS` (default 1 000 000), `GRANARY_BENCH_KEEP=1` (keep the big
+//! `GRANARY_BENCH_JOURNAL_TXS` (default 1 000 000; 100 000 with `GRANARY_BENCH_QUICK=1`, the short
+//! run), `GRANARY_BENCH_KEEP=1` (keep the big
 //! journal, its SQLite folder and its PostgreSQL database, for profiling),
 //! `GRANARY_BENCH_REPLAY_ONLY=<folder or postgres:// URL>` (only time `Node::open` of a kept
 //! journal, its snapshots set aside: the run to put under a profiler).
@@ -28,6 +30,7 @@ use granary_engine::{Action, Address, Engine, SignedTransaction, SystemOp, Trans
 use granary_store::postgres::PgBackend;
 use granary_store::sqlite::SqliteBackend;
 use granary_store::{Backend, Entry, Node, Record, RecoveryReport, Snapshot, SnapshotPolicy};
+use granary_testkit::bench;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use std::fmt::Write as _;
@@ -484,17 +487,6 @@ fn fsync_probe(dir: &Path) -> Duration {
 // Places: target folder, data folders, PostgreSQL databases
 // ---------------------------------------------------------------------------------------------
 
-fn target_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(d);
-    }
-    // <target>/release/deps/store-<hash>
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
-        .unwrap_or_else(|| PathBuf::from("target"))
-}
-
 /// Removes what the bench created, also when it panics.
 struct Cleanup {
     dirs: Vec<PathBuf>,
@@ -534,24 +526,6 @@ fn create_db(admin: &mut postgres::Client, admin_url: &str, db: &str) -> String 
 // ---------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
 
 /// 1234567.8 → "1 234 568".
 fn int(x: f64) -> String {
@@ -645,12 +619,12 @@ fn main() {
     let journal_txs: usize = std::env::var("GRANARY_BENCH_JOURNAL_TXS")
         .ok()
         .and_then(|s| s.replace('_', "").parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(if bench::quick() { 100_000 } else { 1_000_000 });
     let keep = std::env::var("GRANARY_BENCH_KEEP").is_ok_and(|v| v == "1");
     let pg_admin =
         std::env::var("GRANARY_BENCH_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let run_started = Instant::now();
-    let target = target_dir();
+    let target = bench::target_dir();
     let data = target.join(format!("store-bench-data-{}", std::process::id()));
     std::fs::create_dir_all(&data).expect("create the data folder");
     let mut cleanup = Cleanup { dirs: vec![data.join("ingest")], pg_admin: None, databases: Vec::new() };
@@ -658,7 +632,7 @@ fn main() {
         cleanup.dirs.push(data.clone());
     }
 
-    let load_start = loadavg();
+    let load_start = bench::load_average();
     let fsync = fsync_probe(&data);
 
     // PostgreSQL: reachable? settings?
@@ -951,8 +925,8 @@ fn main() {
     md.line(format!(
         "Machine: {} logical CPUs (nproc), {}; load average at start {load_start}, at end {}; 4 KiB fdatasync median {:.0} µs on the target folder's disk.",
         threads(),
-        cpu_model(),
-        loadavg(),
+        bench::cpu_model(),
+        bench::load_average(),
         fsync.as_secs_f64() * 1e6,
     ));
     md.line(format!(
@@ -1179,11 +1153,41 @@ fn main() {
         secs(build_sign),
         secs(build_time)
     ));
-    let out = target.join("store-bench.md");
-    match std::fs::write(&out, &md.0) {
-        Ok(()) => println!("\n(written to {})", out.display()),
-        Err(e) => println!("\n(could not write {}: {e})", out.display()),
+    let mut report = bench::Report::new("store");
+    report
+        .figure("threads", threads() as f64)
+        .figure("verify_1_per_s", verify_1)
+        .figure("verify_n_per_s", verify_n)
+        .figure("digest_1_per_s", digest_1);
+    for (key, rows) in [("sqlite", &sqlite_ingest), ("pg", &pg_ingest)] {
+        for (batch, r, _) in rows.iter() {
+            report.figure(&format!("{key}_ingest_b{batch}_per_s"), r.rate());
+        }
+        if let Some((batch, r, _)) = rows.iter().max_by(|a, b| a.1.rate().total_cmp(&b.1.rate())) {
+            report
+                .figure(&format!("{key}_ingest_best_per_s"), r.rate())
+                .figure(&format!("{key}_ingest_best_batch"), *batch as f64);
+        }
     }
+    report
+        .figure("sqlite_build_per_s", build_rate)
+        .figure("journal_txs", total_txs as f64)
+        .figure("replay_sqlite_per_s", replay_rate)
+        .figure("replay_memory_per_s", mem_rate)
+        .figure("recovery_sqlite_s", sqlite_open.as_secs_f64());
+    if let Some((d, _, _, _)) = &sqlite_snap {
+        report.figure("recovery_sqlite_snapshot_s", d.as_secs_f64());
+    }
+    if let Some(p) = &pg_recovery {
+        report.figure("replay_pg_per_s", per_sec(tx_entries, p.open)).figure("recovery_pg_s", p.open.as_secs_f64());
+        if let Some((d, _)) = &p.snap {
+            report.figure("recovery_pg_snapshot_s", d.as_secs_f64());
+        }
+    }
+    if let Some(settings) = &pg_settings {
+        report.note("postgres", settings.clone());
+    }
+    report.write(&md.0);
     if keep {
         println!("journal kept in {}", jdir.display());
     }

@@ -1,4 +1,6 @@
-//! Test support shared by the crates' tests (a dev-dependency only).
+//! Test support shared by the crates' tests and benchmarks (a dev-dependency only).
+
+pub mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -111,8 +111,9 @@ pub fn file_name(at: SystemTime, address: Address) -> String {
     )
 }
 
-/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (also the date of
+/// `granary bench all`'s report).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -1,8 +1,14 @@
-//! `granary bench api`: the API under load — requests per second and latency percentiles of a
-//! route at N keep-alive connections on loopback, against a running `granary up` (`--url`) or a
-//! fresh in-process one whose demo market keeps running during the measurement.
+//! `granary bench`: `all` (also the default) runs every benchmark with its peers in one run and
+//! writes docs/PERFORMANCE.md (`all.rs`, `report.rs`); `api` is the API under load — requests per
+//! second and latency percentiles of a route at N keep-alive connections on loopback, against a
+//! running `granary up` (`--target`) or a fresh in-process one whose demo market keeps running
+//! during the measurement.
+
+mod all;
+mod report;
 
 use clap::{Args, Subcommand};
+use granary_server::loadgen::LoadReport;
 use granary_server::platform::PlatformConfig;
 use granary_server::{UpOptions, loadgen};
 use granary_store::{Location, SnapshotPolicy};
@@ -11,8 +17,20 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// `granary bench [all options]` is `granary bench all [all options]`.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    command: Option<BenchCommand>,
+    #[command(flatten)]
+    all: all::AllArgs,
+}
+
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Every benchmark with its peers in one run (the default): writes docs/PERFORMANCE.md.
+    All(all::AllArgs),
     /// Load-test an API route (default GET /api/opportunities, 64 connections, 10 s).
     Api(ApiArgs),
 }
@@ -36,8 +54,61 @@ pub struct ApiArgs {
     json: bool,
 }
 
-pub fn run(cmd: BenchCommand) -> Result<ExitCode, String> {
-    let BenchCommand::Api(a) = cmd;
+impl Default for ApiArgs {
+    /// The measurement `granary bench all` reports: the defaults of `granary bench api`.
+    fn default() -> Self {
+        ApiArgs {
+            target: None,
+            path: "/api/opportunities".into(),
+            connections: 64,
+            seconds: 10,
+            speed: 600.0,
+            json: false,
+        }
+    }
+}
+
+pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
+    match args.command {
+        None => all::run(&args.all),
+        Some(BenchCommand::All(a)) => all::run(&a),
+        Some(BenchCommand::Api(a)) => api(&a),
+    }
+}
+
+fn api(a: &ApiArgs) -> Result<ExitCode, String> {
+    let m = measure_api(a)?;
+    let r = &m.report;
+    if a.json {
+        println!("{}", serde_json::to_string(r).unwrap_or_default());
+    } else {
+        println!(
+            "GET {} · {} connections · {:.1} s{}",
+            r.path,
+            r.connections,
+            r.seconds,
+            if a.target.is_none() { " · in-process server, demo market running" } else { "" }
+        );
+        println!("  requests  {} ({} errors), {:.0} req/s", r.requests, r.errors, r.requests_per_s);
+        println!(
+            "  latency   p50 {:.2} ms · p90 {:.2} ms · p99 {:.2} ms · max {:.2} ms",
+            r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms
+        );
+        println!("  body      {:.0} bytes on average", r.mean_body_bytes);
+        if let Some(b) = m.blocks {
+            println!("  chains    {b} blocks in all at the end (the market ran during the load)");
+        }
+    }
+    Ok(if r.errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// One load measurement, and the chains' blocks in all at its end when the server was in-process.
+pub struct ApiMeasurement {
+    pub report: LoadReport,
+    pub blocks: Option<u64>,
+}
+
+pub fn measure_api(a: &ApiArgs) -> Result<ApiMeasurement, String> {
     if a.connections == 0 || a.connections > 1024 || a.seconds == 0 || a.seconds > 600 {
         return Err("--connections must be 1..=1024 and --seconds 1..=600".into());
     }
@@ -83,27 +154,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode, String> {
         app.request_shutdown();
         let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("granary-bench-{}", std::process::id())));
     }
-    if a.json {
-        println!("{}", serde_json::to_string(&r).unwrap_or_default());
-    } else {
-        println!(
-            "GET {} · {} connections · {:.1} s{}",
-            r.path,
-            r.connections,
-            r.seconds,
-            if app.is_some() { " · in-process server, demo market running" } else { "" }
-        );
-        println!("  requests  {} ({} errors), {:.0} req/s", r.requests, r.errors, r.requests_per_s);
-        println!(
-            "  latency   p50 {:.2} ms · p90 {:.2} ms · p99 {:.2} ms · max {:.2} ms",
-            r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms
-        );
-        println!("  body      {:.0} bytes on average", r.mean_body_bytes);
-        if let Some(b) = blocks {
-            println!("  chains    {b} blocks in all at the end (the market ran during the load)");
-        }
-    }
-    Ok(if r.errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(ApiMeasurement { report: r, blocks })
 }
 
 async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) -> std::io::Result<()> {
