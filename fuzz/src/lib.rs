@@ -1,5 +1,21 @@
-//! Shared pieces of the fuzz targets: a small pre-built engine, the actors that own it, and
-//! well-formed signed transactions against it (the seeds of `tx_decode`).
+//! The fuzz targets' bodies and their shared pieces. Each target in `fuzz_targets/` is one call
+//! to a `check_<target>` function here, which panics when a property fails, so that
+//! `tests/replay.rs` can run the committed seeds and regressions through the same checks on a
+//! stable toolchain, without libFuzzer.
+//!
+//! Shared pieces: a small pre-built engine, the actors that own it, and well-formed signed
+//! transactions against it (the seeds of `tx_decode`); the journal fixture and in-memory store
+//! backend of `journal_decode` ([`journal_decode`]).
+
+pub mod journal_decode;
+pub mod price_read;
+pub mod scenario_parse;
+pub mod tx_decode;
+
+pub use journal_decode::check_journal_decode;
+pub use price_read::check_price_read;
+pub use scenario_parse::check_scenario_parse;
+pub use tx_decode::check_tx_decode;
 
 use granary_engine::action::Action;
 use granary_engine::secp256k1_key::SecretKey;
@@ -76,7 +92,12 @@ pub fn actor(name: &str) -> (SecretKey, Address) {
 /// deadline, so that `engine` accepts the envelope and the action itself is what gets checked.
 /// `None` when the action names nothing the engine knows (no chain to sign for).
 pub fn sign_for(engine: &Engine, actor_name: &str, action: Action) -> Option<SignedTransaction> {
-    let (key, sender) = actor(actor_name);
+    sign_with(engine, &actor(actor_name).0, action)
+}
+
+/// [`sign_for`] with a key rather than a fixture actor's name.
+pub fn sign_with(engine: &Engine, key: &SecretKey, action: Action) -> Option<SignedTransaction> {
+    let sender = key_address(key);
     let chain = engine.action_chain(&action).ok()?;
     let tx = Transaction {
         chain_id: engine.chain(chain).chain_id,
@@ -85,7 +106,7 @@ pub fn sign_for(engine: &Engine, actor_name: &str, action: Action) -> Option<Sig
         deadline: u64::MAX,
         action,
     };
-    Some(tx.sign(&key))
+    Some(tx.sign(key))
 }
 
 fn e18(n: u64) -> U256 {

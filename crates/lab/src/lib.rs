@@ -19,6 +19,6 @@ pub mod strategy;
 
 pub use date::{Date, DateError, SECONDS_PER_DAY};
 pub use prices::{
-    DailySeries, DataError, Gap, GapPolicy, PriceTable, Problem, read_series, read_series_with, read_wide,
-    read_wide_with,
+    DailySeries, DataError, Gap, GapPolicy, PriceTable, Problem, parse_series, parse_wide, read_series,
+    read_series_with, read_wide, read_wide_with,
 };

@@ -7,7 +7,9 @@
 //! Every row must hold a valid `YYYY-MM-DD` date and finite, strictly positive closes; dates must
 //! strictly increase, and by default every calendar day between the first and the last must be
 //! present. Series known to miss days are read with [`GapPolicy::Allow`], which records each gap
-//! instead of failing. Both `\n` and `\r\n` line endings are accepted; blank lines are not.
+//! instead of failing. Both `\n` and `\r\n` line endings are accepted; blank lines are not. The
+//! text must be UTF-8 (a leading byte-order mark is skipped). Every refusal of a file's contents
+//! names the file and the 1-based line (the header is line 1), except a file with no rows.
 
 use crate::date::{Date, DateError};
 use std::fs;
@@ -59,6 +61,8 @@ impl Gap {
 pub enum Problem {
     #[error("header is {found:?}: {reason}")]
     Header { found: String, reason: String },
+    #[error("byte {column} of the line is not UTF-8; save the file as UTF-8 text")]
+    NotUtf8 { column: usize },
     #[error("blank line; remove it (every line after the header is one day)")]
     BlankLine,
     #[error("{found} comma-separated fields, expected {expected} (date plus one close per column)")]
@@ -205,7 +209,9 @@ impl DailySeries {
         let (d1, p1) = self.points[i];
         let (t0, t1) = (at(d0), at(d1));
         let frac = (t_seconds - t0) as f64 / (t1 - t0) as f64;
-        Ok(p0 + (p1 - p0) * frac)
+        // Weighted form: exactly `p1` at the end of d1 (`p0 + (p1 - p0) * frac` can miss it by the
+        // rounding of the larger price, e.g. after a large drop).
+        Ok(p0 * (1.0 - frac) + p1 * frac)
     }
 }
 
@@ -258,8 +264,15 @@ pub fn read_series(path: impl AsRef<Path>) -> Result<DailySeries, DataError> {
 /// Reads a per-asset file under the given gap policy.
 pub fn read_series_with(path: impl AsRef<Path>, policy: GapPolicy) -> Result<DailySeries, DataError> {
     let path = path.as_ref();
-    let text = read_text(path)?;
-    let mut lines = numbered_lines(&text);
+    parse_series(path, &read_bytes(path)?, policy)
+}
+
+/// Parses the contents of a per-asset file (as [`read_series_with`] does once it has read them).
+/// `path` only names the file: the symbol is its stem, and errors name it.
+pub fn parse_series(path: impl AsRef<Path>, bytes: &[u8], policy: GapPolicy) -> Result<DailySeries, DataError> {
+    let path = path.as_ref();
+    let text = decode_text(path, bytes)?;
+    let mut lines = numbered_lines(text);
     let (_, header) = lines.next().unwrap_or((1, ""));
     if header != SERIES_HEADER {
         return Err(row_error(
@@ -283,8 +296,15 @@ pub fn read_wide(path: impl AsRef<Path>) -> Result<PriceTable, DataError> {
 /// Reads a wide file under the given gap policy.
 pub fn read_wide_with(path: impl AsRef<Path>, policy: GapPolicy) -> Result<PriceTable, DataError> {
     let path = path.as_ref();
-    let text = read_text(path)?;
-    let mut lines = numbered_lines(&text);
+    parse_wide(path, &read_bytes(path)?, policy)
+}
+
+/// Parses the contents of a wide file (as [`read_wide_with`] does once it has read them); `path`
+/// only names the file in errors.
+pub fn parse_wide(path: impl AsRef<Path>, bytes: &[u8], policy: GapPolicy) -> Result<PriceTable, DataError> {
+    let path = path.as_ref();
+    let text = decode_text(path, bytes)?;
+    let mut lines = numbered_lines(text);
     let (_, header) = lines.next().unwrap_or((1, ""));
     let symbols = wide_header(header).map_err(|reason| {
         row_error(path, 1, Problem::Header { found: header.to_string(), reason: reason.to_string() })
@@ -320,12 +340,20 @@ struct Parsed {
     gaps: Vec<Gap>,
 }
 
-fn read_text(path: &Path) -> Result<String, DataError> {
-    let text = fs::read_to_string(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
-    Ok(match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_string(),
-        None => text,
-    })
+fn read_bytes(path: &Path) -> Result<Vec<u8>, DataError> {
+    fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })
+}
+
+/// The file's text without a leading byte-order mark; bytes that are not UTF-8 are a row error
+/// naming their line.
+fn decode_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, DataError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        row_error(path, line, Problem::NotUtf8 { column: e.valid_up_to() - line_start + 1 })
+    })?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
 /// Lines numbered from 1, without their `\n` or `\r\n`.

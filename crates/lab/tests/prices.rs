@@ -1,7 +1,10 @@
 //! The shipped price files load and match their provenance; every rejection names file and line.
 
 use granary_lab::data;
-use granary_lab::{DataError, Date, GapPolicy, Problem, SECONDS_PER_DAY, read_series, read_series_with, read_wide};
+use granary_lab::{
+    DataError, Date, GapPolicy, Problem, SECONDS_PER_DAY, parse_series, parse_wide, read_series, read_series_with,
+    read_wide,
+};
 use std::path::PathBuf;
 
 fn date(s: &str) -> Date {
@@ -182,6 +185,41 @@ fn interpolation_is_linear_within_days() {
     assert!(eth.interpolate(last_end + 1).is_err());
 }
 
+/// The inputs under `fuzz/regressions/price_read/` (each once failed the `price_read` fuzz
+/// target) read without panicking, and every close of what they read is reached exactly by
+/// `interpolate` at the end of its day.
+#[test]
+fn fuzz_regressions_read_and_interpolate_exactly_at_closes() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/price_read");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("a directory entry").path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for path in &files {
+        let bytes = std::fs::read(path).expect("read a regression input");
+        for policy in [GapPolicy::Reject, GapPolicy::Allow] {
+            let _ = parse_wide(path, &bytes, policy);
+            let Ok(s) = parse_series(path, &bytes, policy) else { continue };
+            for &(d, close) in &s.points[1..] {
+                assert_eq!(s.interpolate(d.succ().start_seconds()).ok(), Some(close), "{}: {d}", path.display());
+            }
+        }
+    }
+}
+
+/// A close far below the previous one is still reached exactly at the end of its day.
+#[test]
+fn interpolation_reaches_a_close_after_a_large_drop() {
+    let f = TempCsv::new("DROP", "date,close_usd\n2020-07-13,89143057488\n2020-07-14,4.539248943328857\n");
+    let s = read_series(&f.0).expect("good file");
+    assert_eq!(s.interpolate(date("2020-07-15").start_seconds()).ok(), Some(4.539248943328857));
+    let noon = date("2020-07-14").start_seconds() + SECONDS_PER_DAY / 2;
+    let mid = s.interpolate(noon).expect("noon");
+    assert!((mid - (89143057488.0 + 4.539248943328857) / 2.0).abs() < 1e-3, "{mid}");
+}
+
 #[test]
 fn interpolation_across_the_avax_gap_is_one_line() {
     let avax = data::load_with("AVAX", GapPolicy::Allow).expect("AVAX");
@@ -329,6 +367,32 @@ fn rejects_structural_problems() {
     let missing = std::env::temp_dir().join("granary-lab-no-such-dir").join("X.csv");
     let err = read_series(&missing).expect_err("no file");
     assert!(matches!(err, DataError::Io { .. }) && err.to_string().contains("X.csv"), "{err}");
+}
+
+#[test]
+fn rejects_bytes_that_are_not_utf8_naming_the_line() {
+    let dir = std::env::temp_dir().join(format!("granary-lab-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("latin1.csv");
+    std::fs::write(&path, b"date,close_usd\n2021-01-01,1\n2021-01-02,1\xe9\n").expect("write temp file");
+    let err = read_series(&path).expect_err("not UTF-8");
+    let _ = std::fs::remove_file(&path);
+    let msg = err.to_string();
+    assert!(matches!(err, DataError::Row { line: 3, problem: Problem::NotUtf8 { column: 13 }, .. }), "{msg}");
+    assert!(msg.contains("latin1.csv:3: byte 13 of the line is not UTF-8"), "{msg}");
+}
+
+#[test]
+fn parsing_bytes_reads_what_reading_the_file_does() {
+    let body = "\u{feff}date,close_usd\r\n2021-01-01,1.5\r\n2021-01-02,2\r\n";
+    let f = TempCsv::new("PARSED", body);
+    let read = read_series(&f.0).expect("good file");
+    assert_eq!(parse_series(&f.0, body.as_bytes(), GapPolicy::Reject).expect("good bytes"), read);
+    let wide = "date,AAA,BBB\n2021-01-01,1,2\n2021-01-03,1.5,2.5\n";
+    let msg = parse_wide("mem/wide.csv", wide.as_bytes(), GapPolicy::Reject).expect_err("a gap").to_string();
+    assert!(msg.starts_with("mem/wide.csv:3: 1 calendar day(s) missing"), "{msg}");
+    let t = parse_wide("mem/wide.csv", wide.as_bytes(), GapPolicy::Allow).expect("gaps allowed");
+    assert_eq!(t.gaps.len(), 1);
 }
 
 #[test]

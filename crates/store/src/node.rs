@@ -3,6 +3,7 @@
 
 use crate::entry::{Damage, Entry, Record, Snapshot};
 use crate::{Backend, Result, StoreError};
+use granary_engine::snapshot::STATE_ENCODING_VERSION;
 use granary_engine::{B256, BlockSeal, Engine, EngineError, Outcome, SignedTransaction, SystemOp, VerifiedTransaction};
 use std::time::{Duration, Instant};
 
@@ -68,8 +69,46 @@ impl std::fmt::Display for RecoveryReport {
     }
 }
 
-/// Apply one journal entry to an engine, checking what the entry recorded.
+/// The checks of an entry's recorded block seal that come before it is applied, so that an entry
+/// that fails them is never applied: only a block-closing `Advance` carries a seal, it always does,
+/// and the seal is the state hash the block ends with (before the clock moves).
+fn check_seal_before(engine: &Engine, entry: &Entry) -> std::result::Result<(), String> {
+    let closes_a_block = matches!(entry.record, Record::System(SystemOp::Advance { .. }));
+    match (closes_a_block, entry.seal) {
+        (true, Some(want)) => {
+            let got = engine.state_hash();
+            if got != want {
+                return Err(format!(
+                    "block {} of chain {} ends with state hash {got:#x}, the journal recorded {want:#x}",
+                    entry.block, entry.chain_id
+                ));
+            }
+            Ok(())
+        }
+        (false, None) => Ok(()),
+        (true, None) => Err("the block-closing action carries no block seal".into()),
+        (false, Some(_)) => Err("the recorded block seal does not match the action".into()),
+    }
+}
+
+/// The seal an applied operator action produced against the recorded one; returns the number of
+/// block seals checked (0 or 1).
+fn check_seal_after(seal: Option<BlockSeal>, recorded: Option<B256>) -> std::result::Result<u64, String> {
+    match (seal, recorded) {
+        (Some(got), Some(want)) if got.state_hash != want => Err(format!(
+            "block {} of chain {} ends with state hash {:#x}, the journal recorded {want:#x}",
+            got.number, got.chain_id, got.state_hash
+        )),
+        (Some(_), Some(_)) => Ok(1),
+        (None, None) => Ok(0),
+        _ => Err("the recorded block seal does not match the action".into()),
+    }
+}
+
+/// Apply one journal entry to an engine, checking what the entry recorded. An entry that fails
+/// leaves the engine as it was.
 fn apply_entry(engine: &mut Engine, entry: Entry) -> std::result::Result<u64, String> {
+    check_seal_before(engine, &entry)?;
     match entry.record {
         Record::Tx(stx) => {
             let vtx: VerifiedTransaction = stx.assume_verified();
@@ -77,28 +116,18 @@ fn apply_entry(engine: &mut Engine, entry: Entry) -> std::result::Result<u64, St
             Ok(0)
         }
         Record::System(op) => {
-            // A block seal is the state hash the block ends with, i.e. before the clock moves:
-            // check it before applying, so a mismatching entry is never applied.
-            if let (SystemOp::Advance { .. }, Some(want)) = (&op, entry.seal) {
-                let got = engine.state_hash();
-                if got != want {
-                    return Err(format!(
-                        "block {} of chain {} ends with state hash {got:#x}, the journal recorded {want:#x}",
-                        entry.block, entry.chain_id
-                    ));
-                }
-            }
             let seal = engine.apply_system(&op).map_err(|e| format!("operator action no longer applies: {e}"))?;
-            match (seal, entry.seal) {
-                (Some(got), Some(want)) if got.state_hash != want => Err(format!(
-                    "block {} of chain {} ends with state hash {:#x}, the journal recorded {want:#x}",
-                    got.number, got.chain_id, got.state_hash
-                )),
-                (Some(_), Some(_)) => Ok(1),
-                (None, None) => Ok(0),
-                _ => Err("the recorded block seal does not match the action".into()),
-            }
+            check_seal_after(seal, entry.seal)
         }
+    }
+}
+
+/// Decode the entry stored at position `seq`; it must record that position.
+fn entry_at(seq: u64, bytes: &[u8]) -> std::result::Result<Entry, String> {
+    match Entry::decode(bytes) {
+        Ok(e) if e.seq == seq => Ok(e),
+        Ok(e) => Err(format!("entry {seq} records position {}", e.seq)),
+        Err(d) => Err(format!("entry {seq}: {d}")),
     }
 }
 
@@ -123,6 +152,13 @@ fn recover(backend: &mut dyn Backend) -> Result<(Engine, RecoveryReport, Option<
                 continue;
             }
         };
+        // The state's own format version, read from its first byte (not from a decoding error's
+        // text, which may quote ids of the state).
+        if let Some(&version) = snap.state.first()
+            && version != STATE_ENCODING_VERSION
+        {
+            return Err(StoreError::SnapshotVersion { seq, version });
+        }
         match Engine::decode_state(&snap.state) {
             Ok(e) if e.state_hash() == snap.state_hash && snap.seq == seq => {
                 engine = e;
@@ -131,10 +167,6 @@ fn recover(backend: &mut dyn Backend) -> Result<(Engine, RecoveryReport, Option<
                 break;
             }
             Ok(_) => report.snapshots_skipped.push((seq, "its state does not hash to the recorded hash".into())),
-            Err(EngineError::Decode(why)) if why.contains("version") => {
-                let version = snap.state.first().copied().unwrap_or(0);
-                return Err(StoreError::SnapshotVersion { seq, version });
-            }
             Err(e) => report.snapshots_skipped.push((seq, e.to_string())),
         }
     }
@@ -145,14 +177,10 @@ fn recover(backend: &mut dyn Backend) -> Result<(Engine, RecoveryReport, Option<
             cut = Some((expected, format!("entry {expected} is missing (the next stored entry is {seq})")));
             return false;
         }
-        let entry = match Entry::decode(bytes) {
-            Ok(e) if e.seq == seq => e,
-            Ok(e) => {
-                cut = Some((seq, format!("entry {seq} records position {}", e.seq)));
-                return false;
-            }
-            Err(d) => {
-                cut = Some((seq, format!("entry {seq}: {d}")));
+        let entry = match entry_at(seq, bytes) {
+            Ok(e) => e,
+            Err(why) => {
+                cut = Some((seq, why));
                 return false;
             }
         };
@@ -179,8 +207,9 @@ fn recover(backend: &mut dyn Backend) -> Result<(Engine, RecoveryReport, Option<
 /// Replay the whole journal, from its first entry, into a fresh engine and call `visit` after each
 /// entry with the engine as it then stands, the entry, and the outcome of a transaction. Snapshots
 /// hold the state, not its history: a reader rebuilds what it derives from the history (the hub's
-/// samples, positions' cost bases) this way. Stops quietly at the first entry that is damaged or
-/// no longer applies — recovery reports and cuts it. Returns the number of entries visited.
+/// samples, positions' cost bases) this way. Stops quietly at the first entry that is damaged, out
+/// of place, no longer applies or disagrees with its block seal — where recovery, which checks the
+/// same, reports and cuts the journal. Returns the number of entries visited.
 pub fn replay_with(backend: &mut dyn Backend, mut visit: impl FnMut(&Engine, &Entry, Option<&Outcome>)) -> Result<u64> {
     let mut engine = Engine::new();
     let mut expected = 1u64;
@@ -192,14 +221,17 @@ pub fn replay_with(backend: &mut dyn Backend, mut visit: impl FnMut(&Engine, &En
         if entry.seq != seq {
             return false;
         }
+        if check_seal_before(&engine, &entry).is_err() {
+            return false;
+        }
         let outcome = match &entry.record {
             Record::Tx(stx) => match engine.apply_verified(&stx.clone().assume_verified()) {
                 Ok(o) => Some(o),
                 Err(_) => return false,
             },
-            Record::System(op) => match engine.apply_system(op) {
-                Ok(_) => None,
-                Err(_) => return false,
+            Record::System(op) => match engine.apply_system(op).map(|seal| check_seal_after(seal, entry.seal)) {
+                Ok(Ok(_)) => None,
+                _ => return false,
             },
         };
         visit(&engine, &entry, outcome.as_ref());
@@ -461,14 +493,15 @@ impl<B: Backend> Reader<B> {
             if seq != *next {
                 return false;
             }
-            match Entry::decode(bytes).map_err(|d| d.to_string()).and_then(|e| apply_entry(engine, e)) {
+            match entry_at(seq, bytes).and_then(|e| apply_entry(engine, e).map_err(|why| format!("entry {seq}: {why}")))
+            {
                 Ok(_) => {
                     *next += 1;
                     applied += 1;
                     true
                 }
                 Err(why) => {
-                    failure = Some(format!("entry {seq}: {why}"));
+                    failure = Some(why);
                     false
                 }
             }
@@ -504,7 +537,7 @@ pub fn verify_journal(backend: &mut dyn Backend) -> Result<RecoveryReport> {
         let r = if seq != expected {
             Err(format!("entry {expected} is missing"))
         } else {
-            Entry::decode(bytes).map_err(|d| format!("entry {seq}: {d}")).and_then(|e| apply_entry(&mut engine, e))
+            entry_at(seq, bytes).and_then(|e| apply_entry(&mut engine, e).map_err(|why| format!("entry {seq}: {why}")))
         };
         match r {
             Ok(seals) => {

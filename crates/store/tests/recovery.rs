@@ -10,7 +10,7 @@ use granary_store::entry::{Entry, Snapshot};
 use granary_store::node::verify_journal;
 use granary_store::postgres::PgBackend;
 use granary_store::sqlite::SqliteBackend;
-use granary_store::{Backend, Node, Reader, StoreError};
+use granary_store::{Backend, Node, Reader, StoreError, replay_with};
 
 /// Overwrite stored bytes, as disk damage would.
 trait Damage: Backend {
@@ -222,6 +222,102 @@ fn tampered_seal_is_detected<F: Fixture>(f: &F) {
     assert_eq!(node.engine().state_hash(), expected_hash(at - 1));
 }
 
+/// An entry whose block seal does not fit its record, rewritten with a valid checksum: a
+/// block-closing `Advance` without its seal, a seal on another operator action or on a
+/// transaction. Recovery cuts it off without applying it (it used to apply the action and then
+/// cut it, so the recovered state included an entry the journal no longer had), and the
+/// history replay (`replay_with`) stops at the same entry.
+fn misplaced_seal_is_cut_unapplied<F: Fixture>(f: &F, at: fn(u64) -> u64, reseal: fn(&mut Entry), why: &str) {
+    let n = populate(f);
+    let at = at(genesis().len() as u64);
+    {
+        let mut b = f.writer();
+        let mut entry = Entry::decode(&entry_bytes(&mut b, at)).expect("decodes");
+        reseal(&mut entry);
+        b.overwrite_entry(at, &entry.encode());
+        for s in b.snapshot_seqs().expect("seqs") {
+            if s >= at {
+                b.delete_snapshot(s).expect("delete");
+            }
+        }
+        assert_eq!(replay_with(&mut b, |_, _, _| {}).expect("replay"), at - 1, "the history stops at the entry");
+        let err = verify_journal(&mut b).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains(&format!("entry {at}: {why}")), "verify: {err}");
+    }
+    let (node, report) = Node::open(f.writer(), policy(2)).expect("recover");
+    let reason = report.cut_reason.clone().unwrap_or_default();
+    assert!(reason.contains(&format!("entry {at}: {why}")), "{reason}");
+    assert_eq!((report.entries_kept, report.entries_dropped), (at - 1, n - at + 1));
+    assert_eq!(node.engine().state_hash(), expected_hash(at - 1), "the cut entry was not applied");
+}
+
+const NO_SEAL: &str = "the block-closing action carries no block seal";
+const STRAY_SEAL: &str = "the recorded block seal does not match the action";
+
+fn drop_seal(e: &mut Entry) {
+    e.seal = None;
+}
+
+fn add_seal(e: &mut Entry) {
+    e.seal = Some(granary_engine::B256::repeat_byte(1));
+}
+
+/// Seq of the fourth `Advance` of the stream, given the genesis length.
+fn fourth_advance(g: u64) -> u64 {
+    g + 39 + 40 * 3 + 1
+}
+
+/// An entry that records another position than the one it is stored at: recovery cuts it, and
+/// `verify_journal` (which used to decode it without looking at its position) refuses it.
+fn entry_out_of_place_is_refused<F: Fixture>(f: &F) {
+    let n = populate(f);
+    let at = n - 100;
+    {
+        let mut b = f.writer();
+        let mut entry = Entry::decode(&entry_bytes(&mut b, at)).expect("decodes");
+        entry.seq += 1000;
+        b.overwrite_entry(at, &entry.encode());
+        for s in b.snapshot_seqs().expect("seqs") {
+            if s >= at {
+                b.delete_snapshot(s).expect("delete");
+            }
+        }
+        let err = verify_journal(&mut b).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains(&format!("entry {at} records position {}", at + 1000)), "verify: {err}");
+        assert_eq!(replay_with(&mut b, |_, _, _| {}).expect("replay"), at - 1);
+    }
+    let (node, report) = Node::open(f.writer(), policy(2)).expect("recover");
+    assert_eq!(report.entries_kept, at - 1);
+    assert_eq!(node.engine().state_hash(), expected_hash(at - 1));
+}
+
+/// A snapshot whose state fails to decode with an error that quotes an id containing "version"
+/// (a chain "version" twice) is damage to skip, not a snapshot in an unknown format version.
+fn snapshot_error_quoting_version_is_skipped<F: Fixture>(f: &F) {
+    let n = populate(f);
+    let mut b = f.writer();
+    let seqs = b.snapshot_seqs().expect("seqs");
+    let empty = granary_engine::Engine::new().encode_state();
+    let mut one = granary_engine::Engine::new();
+    one.create_chain("version", 7, "v", 12).expect("a chain");
+    let one = one.encode_state();
+    // version | chain count | chains | the empty rest: repeat the chain, count 2.
+    let chain = &one[5..one.len() - (empty.len() - 5)];
+    let mut state = vec![empty[0], 0, 0, 0, 2];
+    state.extend_from_slice(chain);
+    state.extend_from_slice(chain);
+    state.extend_from_slice(&empty[5..]);
+    let err = granary_engine::Engine::decode_state(&state).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("version appears twice"), "{err}");
+    let snap = Snapshot { seq: seqs[0], state_hash: granary_engine::B256::ZERO, state };
+    b.overwrite_snapshot(seqs[0], &snap.encode());
+    drop(b);
+    let (node, report) = Node::open(f.writer(), policy(2)).expect("the damaged snapshot is skipped");
+    assert_eq!(report.snapshot_seq, Some(seqs[1]));
+    assert!(report.snapshots_skipped[0].1.contains("appears twice"), "{report}");
+    assert_eq!(node.engine().state_hash(), expected_hash(n));
+}
+
 fn deleted_or_damaged_snapshots_fall_back<F: Fixture>(f: &F) {
     let n = populate(f);
     let mut b = f.writer();
@@ -327,6 +423,11 @@ both_backends! {
     flipped_byte => |f| damaged_entry_cuts_the_tail(f, flip_a_byte, "checksum");
     truncated_entry => |f| damaged_entry_cuts_the_tail(f, truncate_mid_entry, "checksum");
     tampered_seal => tampered_seal_is_detected;
+    advance_without_seal => |f| misplaced_seal_is_cut_unapplied(f, fourth_advance, drop_seal, NO_SEAL);
+    seal_on_faucet_mint => |f| misplaced_seal_is_cut_unapplied(f, |g| g, add_seal, STRAY_SEAL);
+    seal_on_transaction => |f| misplaced_seal_is_cut_unapplied(f, |g| g + 1, add_seal, STRAY_SEAL);
+    entry_out_of_place => entry_out_of_place_is_refused;
+    snapshot_error_quoting_version => snapshot_error_quoting_version_is_skipped;
     snapshots => deleted_or_damaged_snapshots_fall_back;
     snapshot_version => unknown_snapshot_version_is_refused;
     second_writer => second_writer_is_refused;
