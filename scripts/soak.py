@@ -57,7 +57,7 @@ def metrics(base):
     text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
     out = {}
     for line in text.splitlines():
-        m = re.match(r"^(granary_journal_next_seq|granary_chain_time_seconds\{chain=\"eth\"\}) ([0-9.e+]+)$", line)
+        m = re.match(r"^(granary_journal_next_seq|granary_chain_time_seconds\{chain=\"ethereum\"\}) ([0-9.e+]+)$", line)
         if m:
             out[m.group(1)] = float(m.group(2))
     return out
@@ -128,7 +128,7 @@ def main():
             "rss_mib": round(rss_kib(up.pid) / 1024, 1),
             "data_mib": round(dir_bytes(data) / 2**20, 2),
             "next_seq": int(m.get("granary_journal_next_seq", 0)),
-            "chain_days": round(m.get('granary_chain_time_seconds{chain="eth"}', 0) / 86400, 2),
+            "chain_days": round(m.get('granary_chain_time_seconds{chain="ethereum"}', 0) / 86400, 2),
             "requests": b["requests"],
             "errors": b["errors"] + write_errors,
             "p50_ms": b["p50_ms"],
