@@ -253,24 +253,24 @@ impl Sim<'_> {
         self.client.new_batch();
         let n = 1 + self.dice.below(self.cfg.max_batch);
         let txs: Vec<SignedTransaction> = (0..n).map(|_| self.client.next_tx(node.engine(), &mut self.dice)).collect();
-        self.send(txs, false)
+        self.send(txs, BTreeSet::new())
     }
 
     /// Send the in-doubt transactions again, in their order, after a restart or a timeout.
     fn resubmit(&mut self) -> Check {
         let txs = std::mem::take(&mut self.in_doubt);
         let journal = self.journal_txs();
-        let durable = txs.iter().filter(|t| journal.contains_key(&t.to_bytes())).count() as u64;
+        let durable = txs.iter().filter(|t| journal.contains(&t.to_bytes())).count() as u64;
         self.report.in_doubt_found_durable += durable;
         self.log(|| format!("resubmit {} in-doubt transactions ({durable} already durable)", txs.len()));
-        self.send(txs, true)
+        self.send(txs, journal)
     }
 
-    fn send(&mut self, txs: Vec<SignedTransaction>, resubmission: bool) -> Check {
+    /// Send a batch. `in_journal` holds the transactions already journaled when the batch is a
+    /// resubmission of what was in doubt (empty for a new batch).
+    fn send(&mut self, txs: Vec<SignedTransaction>, in_journal: BTreeSet<Vec<u8>>) -> Check {
         let node = self.node.as_mut().ok_or("no node")?;
         let before_seq = node.next_seq();
-        let in_journal: BTreeSet<Vec<u8>> =
-            if resubmission { self.journal_txs().into_keys().collect() } else { BTreeSet::new() };
         self.report.txs_sent += txs.len() as u64;
         // The same bytes can be refused once (a nonce gap) and built again later, identically.
         for tx in &txs {
@@ -314,7 +314,7 @@ impl Sim<'_> {
                         }
                         Err(e) => {
                             first_refusal.get_or_insert(e);
-                            if resubmission && in_journal.contains(&tx.to_bytes()) {
+                            if in_journal.contains(&tx.to_bytes()) {
                                 self.report.resubmissions_refused += 1;
                             } else {
                                 self.refused.insert(tx.to_bytes());
@@ -396,16 +396,16 @@ impl Sim<'_> {
         }
     }
 
-    /// Every transaction in the journal on disk, by wire bytes, with its seq.
-    fn journal_txs(&self) -> BTreeMap<Vec<u8>, u64> {
+    /// Every transaction in the journal on disk, by wire bytes.
+    fn journal_txs(&self) -> BTreeSet<Vec<u8>> {
         let d = self.disk.lock();
-        let mut m = BTreeMap::new();
-        for (seq, bytes) in &d.journal {
-            if let Ok(Entry { record: Record::Tx(stx), .. }) = Entry::decode(bytes) {
-                m.insert(stx.to_bytes(), *seq);
-            }
-        }
-        m
+        d.journal
+            .values()
+            .filter_map(|bytes| match Entry::decode(bytes) {
+                Ok(Entry { record: Record::Tx(stx), .. }) => Some(stx.to_bytes()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// After a recovery: acknowledged entries kept, nothing twice, the recovered state equals a
