@@ -6,7 +6,6 @@ use clap::Args;
 use granary_sim::{FaultConfig, SeedReport, SimConfig, run_seed};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -75,7 +74,8 @@ pub fn run(a: &SimFaultsArgs) -> Result<ExitCode, String> {
         .collect();
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    let mut total = Totals::default();
+    let mut total = SeedReport::default();
+    let mut passed = 0u64;
     let mut failures = Vec::new();
     for r in results {
         match r {
@@ -85,6 +85,7 @@ pub fn run(a: &SimFaultsArgs) -> Result<ExitCode, String> {
                         println!("{line}");
                     }
                 }
+                passed += 1;
                 total.add(&rep);
             }
             Err(f) => {
@@ -99,28 +100,33 @@ pub fn run(a: &SimFaultsArgs) -> Result<ExitCode, String> {
     }
     if a.json {
         let v = serde_json::json!({
-            "seeds": seeds.len(), "passed": total.seeds, "failed": failures.iter().map(|f| serde_json::json!({
+            "seeds": seeds.len(), "passed": passed, "failed": failures.iter().map(|f| serde_json::json!({
                 "seed": f.seed, "step": f.step, "what": f.what })).collect::<Vec<_>>(),
-            "transactions_sent": total.sent, "acknowledged": total.acked, "refused": total.refused,
-            "in_doubt": total.in_doubt, "in_doubt_found_durable": total.durable,
-            "resubmissions_refused": total.resub_refused, "blocks_closed": total.blocks,
-            "restarts": total.restarts, "recoveries_checked": total.recoveries, "entries_cut": total.cut,
-            "snapshots_skipped": total.snaps_skipped, "faults": total.faults,
+            "transactions_sent": total.txs_sent, "acknowledged": total.txs_acknowledged, "refused": total.txs_refused,
+            "in_doubt": total.txs_in_doubt, "in_doubt_found_durable": total.in_doubt_found_durable,
+            "resubmissions_refused": total.resubmissions_refused, "blocks_closed": total.blocks_closed,
+            "restarts": total.restarts, "recoveries_checked": total.recoveries_checked, "entries_cut": total.entries_cut,
+            "snapshots_skipped": total.snapshots_skipped, "faults": total.faults,
             "seconds": secs,
         });
         println!("{v}");
     } else {
-        println!("{} seeds in {secs:.1} s: {} passed, {} failed", seeds.len(), total.seeds, failures.len());
+        println!("{} seeds in {secs:.1} s: {} passed, {} failed", seeds.len(), passed, failures.len());
         println!(
             "  transactions: {} sent, {} acknowledged, {} refused by the engine, {} in doubt ({} found durable, {} resubmissions refused as already applied)",
-            total.sent, total.acked, total.refused, total.in_doubt, total.durable, total.resub_refused
+            total.txs_sent,
+            total.txs_acknowledged,
+            total.txs_refused,
+            total.txs_in_doubt,
+            total.in_doubt_found_durable,
+            total.resubmissions_refused
         );
         println!(
             "  {} blocks closed, {} process restarts, {} recoveries checked, {} torn entries cut, {} damaged snapshots skipped",
-            total.blocks, total.restarts, total.recoveries, total.cut, total.snaps_skipped
+            total.blocks_closed, total.restarts, total.recoveries_checked, total.entries_cut, total.snapshots_skipped
         );
         let faults: Vec<String> = total.faults.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!("  faults injected: {} ({})", total.faults.values().sum::<u64>(), faults.join(", "));
+        println!("  faults injected: {} ({})", total.faults_injected(), faults.join(", "));
         if failures.is_empty() {
             println!("  no acknowledged transaction lost, none applied twice, every recovery equal to a clean replay");
         }
@@ -129,41 +135,4 @@ pub fn run(a: &SimFaultsArgs) -> Result<ExitCode, String> {
         eprintln!("{f}");
     }
     Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-#[derive(Default)]
-struct Totals {
-    seeds: u64,
-    sent: u64,
-    acked: u64,
-    refused: u64,
-    in_doubt: u64,
-    durable: u64,
-    resub_refused: u64,
-    blocks: u64,
-    restarts: u64,
-    recoveries: u64,
-    cut: u64,
-    snaps_skipped: u64,
-    faults: BTreeMap<&'static str, u64>,
-}
-
-impl Totals {
-    fn add(&mut self, r: &SeedReport) {
-        self.seeds += 1;
-        self.sent += r.txs_sent;
-        self.acked += r.txs_acknowledged;
-        self.refused += r.txs_refused;
-        self.in_doubt += r.txs_in_doubt;
-        self.durable += r.in_doubt_found_durable;
-        self.resub_refused += r.resubmissions_refused;
-        self.blocks += r.blocks_closed;
-        self.restarts += r.restarts;
-        self.recoveries += r.recoveries_checked;
-        self.cut += r.entries_cut;
-        self.snaps_skipped += r.snapshots_skipped;
-        for (k, v) in &r.faults {
-            *self.faults.entry(k).or_default() += v;
-        }
-    }
 }

@@ -62,6 +62,28 @@ impl SeedReport {
     pub fn faults_injected(&self) -> u64 {
         self.faults.values().sum()
     }
+
+    /// Add another seed's counts to these (totals over many seeds; the seed, state hash and trace
+    /// are left as they are).
+    pub fn add(&mut self, r: &SeedReport) {
+        self.txs_sent += r.txs_sent;
+        self.txs_acknowledged += r.txs_acknowledged;
+        self.txs_refused += r.txs_refused;
+        self.txs_in_doubt += r.txs_in_doubt;
+        self.in_doubt_found_durable += r.in_doubt_found_durable;
+        self.resubmissions_refused += r.resubmissions_refused;
+        self.blocks_closed += r.blocks_closed;
+        self.restarts += r.restarts;
+        self.failed_opens += r.failed_opens;
+        self.clean_restarts += r.clean_restarts;
+        self.entries_cut += r.entries_cut;
+        self.snapshots_skipped += r.snapshots_skipped;
+        self.recoveries_checked += r.recoveries_checked;
+        self.journal_entries += r.journal_entries;
+        for (k, v) in &r.faults {
+            *self.faults.entry(k).or_default() += v;
+        }
+    }
 }
 
 /// A broken check: the seed, the step, what broke, and the trace that led there.

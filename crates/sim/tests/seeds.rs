@@ -16,8 +16,7 @@ fn seeds() -> u64 {
 fn every_seed_keeps_every_acknowledged_transaction_once_and_replays_to_the_same_state() {
     let cfg = SimConfig::default();
     let n = seeds();
-    let (mut faults, mut txs, mut acked, mut in_doubt, mut durable, mut restarts) = (0, 0, 0, 0, 0, 0);
-    let mut kinds = std::collections::BTreeMap::new();
+    let mut total = granary_sim::SeedReport::default();
     // Seeds are independent: run them on every core, then add up in seed order.
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get()) as u64;
     let mut reports: Vec<_> = std::thread::scope(|s| {
@@ -40,24 +39,22 @@ fn every_seed_keeps_every_acknowledged_transaction_once_and_replays_to_the_same_
     for r in reports {
         let r = r.unwrap_or_else(|f| panic!("{f}"));
         let seed = r.seed;
-        faults += r.faults_injected();
-        txs += r.txs_sent;
-        acked += r.txs_acknowledged;
-        in_doubt += r.txs_in_doubt;
-        durable += r.in_doubt_found_durable;
-        restarts += r.restarts;
-        for (k, v) in &r.faults {
-            *kinds.entry(*k).or_insert(0u64) += v;
-        }
+        total.add(&r);
         assert!(r.recoveries_checked >= 2, "seed {seed}: at least the first and the last start are checked");
     }
+    let (durable, in_doubt) = (total.in_doubt_found_durable, total.txs_in_doubt);
     println!(
-        "{n} seeds: {txs} transactions sent, {acked} acknowledged, {in_doubt} in doubt ({durable} found durable), {faults} faults, {restarts} restarts; {kinds:?}"
+        "{n} seeds: {} transactions sent, {} acknowledged, {in_doubt} in doubt ({durable} found durable), {} faults, {} restarts; {:?}",
+        total.txs_sent,
+        total.txs_acknowledged,
+        total.faults_injected(),
+        total.restarts,
+        total.faults
     );
     // The run must have exercised what it claims to: every kind of fault, and in-doubt outcomes
     // both ways.
     for k in granary_sim::FaultKind::ALL {
-        assert!(kinds.get(k.name()).copied().unwrap_or(0) > 0, "no {} was injected in {n} seeds", k.name());
+        assert!(total.faults.get(k.name()).copied().unwrap_or(0) > 0, "no {} was injected in {n} seeds", k.name());
     }
     assert!(durable > 0 && durable < in_doubt, "in-doubt transactions were found both durable and lost");
 }
