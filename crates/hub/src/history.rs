@@ -1,7 +1,9 @@
 //! What the hub remembers between blocks: per-pool samples of the engine's cumulative counters
 //! (price accumulators, swap volume and fees, LP supply), taken at most every `sample_every_s` of
-//! chain time and kept for `keep_s`. TWAPs and trailing-window fee APRs are differences of two
-//! samples, so one block's trade cannot move them much.
+//! chain time and kept for `keep_s`. TWAPs are differences of two samples' accumulators, so one
+//! block's price moves them by its share of the window only; fee APRs are sums of hourly
+//! differences with the busiest hour discounted (`market::pool_fees_usd`), so one block's fees
+//! move them by at most twice the busiest honest hour's.
 
 use granary_engine::{Engine, U256};
 use std::collections::{BTreeMap, VecDeque};
@@ -78,20 +80,26 @@ impl History {
         }
     }
 
-    /// The newest sample of pool `ix` taken at or before `t` (else the oldest kept).
+    /// The newest sample of pool `ix` taken at or before `t` (else the oldest kept). Samples are
+    /// pushed in time order (`push_sampled` skips any earlier than the last plus `every`), so this
+    /// is a binary search.
     pub fn pool_at(&self, ix: usize, t: u64) -> Option<&PoolSample> {
         let q = self.pools.get(&ix)?;
-        q.iter().rev().find(|s| s.t <= t).or_else(|| q.front())
+        let after = q.partition_point(|s| s.t <= t);
+        q.get(after.saturating_sub(1)).or_else(|| q.front())
     }
 
     /// The staked total of a farm pool at or before `t` (else the oldest kept).
     pub fn farm_staked_at(&self, ix: usize, t: u64) -> Option<(u64, U256)> {
-        let q = self.farm_staked.get(&ix)?;
-        q.iter().rev().find(|s| s.0 <= t).or_else(|| q.front()).copied()
+        staked_at(self.farm_staked.get(&ix)?, t)
     }
 
     pub fn staking_staked_at(&self, ix: usize, t: u64) -> Option<(u64, U256)> {
-        let q = self.staking_staked.get(&ix)?;
-        q.iter().rev().find(|s| s.0 <= t).or_else(|| q.front()).copied()
+        staked_at(self.staking_staked.get(&ix)?, t)
     }
+}
+
+/// The newest (t, staked) at or before `t`, else the oldest kept (binary search: time order).
+fn staked_at(q: &VecDeque<(u64, U256)>, t: u64) -> Option<(u64, U256)> {
+    q.get(q.partition_point(|s| s.0 <= t).saturating_sub(1)).or_else(|| q.front()).copied()
 }

@@ -124,29 +124,98 @@ pub struct Opportunity {
     pub target: Target,
 }
 
-/// Fees earned by LPs (after the protocol's 1/6 when `fee_to` is on) and volume, in USD, over the
-/// trailing `window_s` of pool `ix`; returns (fees, volume, window actually covered).
+/// Length of the buckets the fee counters are cut into before the busiest one is discounted.
+pub const FEE_BUCKET_S: u64 = 3_600;
+
+/// A pool's trading over a trailing window, in USD at the book's (TWAP) prices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolFees {
+    /// Every fee LPs earned over the window (after the protocol's 1/6 when `fee_to` is on).
+    pub fees_usd: f64,
+    /// The fees the APR counts: the busiest hour of the window counted at the second busiest
+    /// (see [`pool_fees_usd`]).
+    pub counted_fees_usd: f64,
+    /// Fees of the busiest hour, before it was discounted.
+    pub busiest_hour_usd: f64,
+    pub volume_usd: f64,
+    /// Seconds the window actually covers (less than asked while history is young).
+    pub window_s: u64,
+}
+
+/// Fees and volume of pool `ix` over the trailing `window_s` (or the history there is).
+///
+/// The window is cut into hours counted back from now (the oldest one partial); the fee APR
+/// counts every hour but the busiest, which counts at the second busiest (a one-sided winsorised
+/// sum). Why: a swap's fee is real, but one block of wash trading — cheap for the pool's main LP,
+/// who gets the fee back — would otherwise enter the APR in full, annualised over a window that
+/// may be only hours old. All fees of one block fall in one hour, so, with `v1 ≥ v2` the two
+/// busiest hours of the honest history, one block adds at most `2·v1 − v2` to the counted fees,
+/// and nothing at all to a window where nothing else traded (`fee_apr_bound_of_one_block`).
+/// Honest, spread trading loses only `v1 − v2` of its fees; trading that all falls in one hour is
+/// not counted until a second hour trades.
 pub fn pool_fees_usd(
     engine: &Engine,
     history: &History,
     book: &PriceBook,
     ix: usize,
     window_s: u64,
-) -> Option<(f64, f64, u64)> {
+) -> Option<PoolFees> {
     let p = engine.pool(ix);
     let now = current_sample(engine, ix);
     let then = history.pool_at(ix, now.t.saturating_sub(window_s))?;
     let window = now.t.checked_sub(then.t).filter(|w| *w > 0)?;
     let lp_share = if p.fee_to.is_some() { 5.0 / 6.0 } else { 1.0 };
-    let mut fees = 0.0;
-    let mut volume = 0.0;
-    for side in 0..2 {
-        let price = book.usd(p.tokens[side])?;
-        let scale = 10f64.powi(i32::from(engine.token(p.tokens[side]).decimals));
-        fees += to_f64(now.fees_in[side].saturating_sub(then.fees_in[side])) / scale * price;
-        volume += to_f64(now.volume_in[side].saturating_sub(then.volume_in[side])) / scale * price;
+    // USD per base unit of each side.
+    let unit_usd = |token: usize| Some(book.usd(token)? / 10f64.powi(i32::from(engine.token(token).decimals)));
+    let prices = [unit_usd(p.tokens[0])?, unit_usd(p.tokens[1])?];
+    let usd = |later: &[granary_engine::U256; 2], earlier: &[granary_engine::U256; 2]| -> f64 {
+        (0..2).map(|side| to_f64(later[side].saturating_sub(earlier[side])) * prices[side]).sum::<f64>()
+    };
+    // Hour edges now, now − 1 h, …, down to `then`; the counters at an edge are those of the
+    // newest sample at or before it, so the hours add up to exactly `now − then`.
+    let hours = window.div_ceil(FEE_BUCKET_S);
+    let mut upper = now.fees_in;
+    let mut buckets = Vec::with_capacity(hours as usize);
+    for h in 1..=hours {
+        let edge = now.t.saturating_sub(h * FEE_BUCKET_S).max(then.t);
+        let lower =
+            if edge == then.t { then.fees_in } else { history.pool_at(ix, edge).map_or(then.fees_in, |s| s.fees_in) };
+        buckets.push(usd(&upper, &lower) * lp_share);
+        upper = lower;
     }
-    Some((fees * lp_share, volume, window))
+    let fees_usd: f64 = buckets.iter().sum();
+    Some(PoolFees {
+        fees_usd,
+        counted_fees_usd: counted_fees(&buckets),
+        busiest_hour_usd: two_largest(&buckets).0,
+        volume_usd: usd(&now.volume_in, &then.volume_in),
+        window_s: window,
+    })
+}
+
+/// The fees the APR counts of a window's hours: their sum with the busiest hour counted at the
+/// second busiest (0 for a single hour). With `v1 ≥ v2` the two busiest of `hours`, raising any one
+/// hour by any amount raises this by at most `2·v1 − v2`: if it stays below the busiest, by at
+/// most `v1 − v_j` plus the rise of the second (≤ `v1 − v2`); if it becomes the busiest, by
+/// `2·v1 − v2 − v_j`.
+pub fn counted_fees(hours: &[f64]) -> f64 {
+    let (busiest, second) = two_largest(hours);
+    let counted = hours.iter().sum::<f64>() - busiest + second;
+    debug_assert!(counted <= hours.iter().sum::<f64>() * (1.0 + 1e-12) + f64::MIN_POSITIVE);
+    counted.max(0.0)
+}
+
+/// The largest and second largest of `xs` (0 where there are fewer).
+fn two_largest(xs: &[f64]) -> (f64, f64) {
+    xs.iter().fold((0.0, 0.0), |(a, b), &x| {
+        if x > a {
+            (x, a)
+        } else if x > b {
+            (a, x)
+        } else {
+            (a, b)
+        }
+    })
 }
 
 /// Pool `ix` TVL (fair reserves at TWAP prices).
@@ -169,19 +238,37 @@ fn is_stable(symbol: &str) -> bool {
     STABLE.iter().any(|s| s.eq_ignore_ascii_case(symbol))
 }
 
-/// Base APRs (24 h and 7 d) and volumes of pool `ix`.
-fn pool_base(
-    engine: &Engine,
-    history: &History,
-    book: &PriceBook,
-    ix: usize,
-    tvl: f64,
-) -> (Option<f64>, Option<f64>, Option<f64>, Option<f64>, u64) {
+/// What one pool's trading contributes to an opportunity: the fee APRs over 24 h and 7 d (each
+/// from the counted fees, [`pool_fees_usd`]), the volumes, the 24 h window covered, and a flag
+/// when the busiest hour's discount took off more than a tenth of the 24 h fees.
+#[derive(Default)]
+struct PoolBase {
+    apr_1d: Option<f64>,
+    apr_7d: Option<f64>,
+    volume_1d: Option<f64>,
+    volume_7d: Option<f64>,
+    window_s: u64,
+    flag: Option<String>,
+}
+
+fn pool_base(engine: &Engine, history: &History, book: &PriceBook, ix: usize, tvl: f64) -> PoolBase {
     let d1 = pool_fees_usd(engine, history, book, ix, DAY);
     let d7 = pool_fees_usd(engine, history, book, ix, 7 * DAY);
-    let apr1 = d1.and_then(|(f, _, w)| annualise(f, tvl, w));
-    let apr7 = d7.and_then(|(f, _, w)| annualise(f, tvl, w));
-    (apr1, apr7, d1.map(|x| x.1), d7.map(|x| x.1), d1.map_or(0, |x| x.2))
+    let flag = d1.filter(|f| f.fees_usd - f.counted_fees_usd > 0.1 * f.fees_usd).map(|f| {
+        format!(
+            "one hour held {:.0}% of the last {:.0} h of fees; the fee APR counts it at the next busiest hour",
+            f.busiest_hour_usd / f.fees_usd * 100.0,
+            f.window_s as f64 / 3600.0
+        )
+    });
+    PoolBase {
+        apr_1d: d1.and_then(|f| annualise(f.counted_fees_usd, tvl, f.window_s)),
+        apr_7d: d7.and_then(|f| annualise(f.counted_fees_usd, tvl, f.window_s)),
+        volume_1d: d1.map(|f| f.volume_usd),
+        volume_7d: d7.map(|f| f.volume_usd),
+        window_s: d1.map_or(0, |f| f.window_s),
+        flag,
+    }
 }
 
 /// Every opportunity the engine holds, priced.
@@ -207,7 +294,10 @@ pub fn opportunities(
     // Plain LP positions.
     for (ix, p) in engine.pools().iter().enumerate() {
         let Some(tvl) = pool_tvl(engine, book, ix) else { continue };
-        let (apr1, apr7, v1, v7, window) = pool_base(engine, history, book, ix, tvl);
+        let base = pool_base(engine, history, book, ix, tvl);
+        let (apr1, apr7, v1, v7, window) = (base.apr_1d, base.apr_7d, base.volume_1d, base.volume_7d, base.window_s);
+        let mut flags = flags_of(&p.tokens);
+        flags.extend(base.flag);
         let c = engine.chain(p.chain);
         out.push(Opportunity {
             id: format!("pool:{}", p.id),
@@ -234,7 +324,7 @@ pub fn opportunities(
             apy_risk_adjusted: None,
             as_of: c.now,
             window_s: window,
-            flags: flags_of(&p.tokens),
+            flags,
             target: Target::Pool { ix },
         });
     }
@@ -249,39 +339,28 @@ pub fn opportunities(
             Minter::Pool(pix) => Some(pix),
             _ => None,
         };
-        let (apr1, apr7, v1, v7, window, symbol, underlying, il_risk, stable) = match lp_pool {
+        let (base, symbol, underlying, il_risk, stable) = match lp_pool {
             Some(pix) => {
                 let p = engine.pool(pix);
                 let ptvl = pool_tvl(engine, book, pix).unwrap_or(0.0);
-                let (a1, a7, v1, v7, w) = pool_base(engine, history, book, pix, ptvl);
                 let (s0, s1) = (sym(p.tokens[0]), sym(p.tokens[1]));
                 let stable = is_stable(&s0) && is_stable(&s1);
                 (
-                    a1,
-                    a7,
-                    v1,
-                    v7,
-                    w,
+                    pool_base(engine, history, book, pix, ptvl),
                     format!("{s0}-{s1}"),
                     vec![engine.token(p.tokens[0]).id.clone(), engine.token(p.tokens[1]).id.clone()],
                     !stable,
                     stable,
                 )
             }
-            None => (
-                None,
-                None,
-                None,
-                None,
-                0,
-                sym(stake),
-                vec![engine.token(stake).id.clone()],
-                false,
-                is_stable(&sym(stake)),
-            ),
+            None => {
+                (PoolBase::default(), sym(stake), vec![engine.token(stake).id.clone()], false, is_stable(&sym(stake)))
+            }
         };
+        let (apr1, apr7, v1, v7, window) = (base.apr_1d, base.apr_7d, base.volume_1d, base.volume_7d, base.window_s);
         let active = c.now >= farm.start && farm.end.is_none_or(|e| c.now < e);
         let mut flags = flags_of(&[stake, farm.reward_token]);
+        flags.extend(base.flag);
         let apr_reward = match (active, book.usd(farm.reward_token), farm.total_alloc_point) {
             (true, Some(rp), total) if total > 0 => {
                 let per_year = token_amount(engine, farm.reward_token, farm.reward_per_second)

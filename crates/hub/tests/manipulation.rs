@@ -201,15 +201,11 @@ fn one_block_pump_moves_twap_tvl_and_reward_apr_by_at_most_its_share_of_the_wind
 }
 
 /// The APY the hub shows for the LP farm is its fee APY plus its reward APR. The reward part stays
-/// within the window share (above); the fee part is the pool's fees over the trailing 24 h — or
-/// over the history there is, here two hours — annualised and compounded continuously, so the
-/// fee the pump itself pays into the pool enters at full weight, × (seconds a year / window).
-/// `history.rs` says trailing-window fee APRs, like TWAPs, cannot be moved much by one block's
-/// trade; this test asserts the APY shown moves by no more than the prices' window share.
+/// within the window share (above). The fee part counts the window's hours with the busiest one
+/// at the second busiest (`market::pool_fees_usd`); on a quiet history the pump's own fee — $6 018,
+/// which a naive trailing sum would annualise over two hours to 651 % — is the only busy hour and
+/// counts for nothing, so the APY moves by no more than the prices' window share.
 #[test]
-#[ignore = "hub bug: one block's swap fee is annualised over the young history window and compounded: \
-            a ×4 pump on a $4M pool paying $6 018 in fees moves farm:F0's APY from 788 % to about 67 800 % \
-            (fee APR 0 → 651 %), far beyond the window share that history.rs claims"]
 fn one_block_pump_moves_the_apy_shown_by_at_most_its_share_of_the_window() {
     let (mut e, mut hub) = two_hours_of_history();
     let weth = e.token_ix("WETH").expect("WETH");
@@ -224,21 +220,122 @@ fn one_block_pump_moves_the_apy_shown_by_at_most_its_share_of_the_window() {
     let share = BLOCK_S as f64 / q.window_s as f64;
     let opps1 = hub.opportunities(&e);
     let (farm1, pool1) = (opp(&opps1, "farm:F0"), opp(&opps1, "pool:P"));
-    // What the pump paid into the pool, annualised over the history window, as the hub counts it.
+    // What the pump paid into the pool, and what a plain trailing sum would have made of it.
     let fee_usd = f(e.pool(0).fees_in[1] - fees0) / 1e6;
-    let window = (e.now(0) - hub.history.pool_at(0, 0).expect("sample").t) as f64;
-    let fee_apr = fee_usd / pool1.tvl_usd * SECONDS_PER_YEAR / window * 100.0;
+    assert!(fee_usd > 6000.0, "the pump paid ${fee_usd}");
+    let window = pool1.window_s as f64;
+    let naive_apr = fee_usd / pool1.tvl_usd * SECONDS_PER_YEAR / window * 100.0;
+    assert!(naive_apr > 600.0, "{naive_apr}");
     let bound = share * (m - 1.0);
     assert!(
         (farm1.apy / apy_farm0 - 1.0).abs() <= bound,
-        "farm:F0 APY {apy_farm0:.1} % → {:.1} % (×{:.1}; bound ×{:.4}); pool:P APY {apy_pool0:.1} % → {:.1} %; \
-         the pump paid ${fee_usd:.0} in fees, {fee_apr:.1} % APR over the {window} s of history",
+        "farm:F0 APY {apy_farm0:.1} % → {:.1} % (×{:.4}; bound ×{:.4}); pool:P APY {apy_pool0:.1} % → {:.1} %",
         farm1.apy,
         farm1.apy / apy_farm0,
         1.0 + bound,
         pool1.apy,
     );
     assert!(pool1.apy - apy_pool0 <= bound * 100.0, "pool:P APY {apy_pool0} % → {} %", pool1.apy);
+    assert_eq!(pool1.apr_base, Some(0.0), "the lone busy hour counts at the next busiest, 0");
+    // The volume is reported as it was, and the discount is said.
+    assert!(pool1.volume_usd_1d.expect("volume") > 2_000_000.0);
+    assert!(pool1.flags.iter().any(|f| f.starts_with("one hour held 100% of the last")), "{:?}", pool1.flags);
+}
+
+/// Honest round trips in every other hour of a day (different sizes), then a ×4 pump in the last
+/// block. The test cuts the engine's fee counters into the hub's hours itself and checks that the
+/// 24 h fee APR is exactly the counted sum (busiest hour at the second busiest), that the pump
+/// raised it by no more than the documented `2·v1 − v2` of the honest hours, and that a plain
+/// trailing sum would have shown many times that.
+#[test]
+fn one_block_pump_after_a_day_of_trading_moves_the_fee_apr_by_at_most_twice_the_busiest_honest_hour() {
+    let mut e = world();
+    let mut hub = Hub::default();
+    hub.observe(&e);
+    let (weth, usdc) = (e.token_ix("WETH").expect("WETH"), e.token_ix("USDC").expect("USDC"));
+    const HOUR: u64 = 3600;
+    let t_end: u64 = 26 * HOUR + BLOCK_S;
+    // (chain time, fees_in delta) of every honest round trip: mid-hour, counted back from t_end,
+    // so the hub's 60 s sampling cannot move one across an hour's edge.
+    let mut honest: Vec<(u64, [U256; 2])> = Vec::new();
+    while e.now(0) + BLOCK_S < t_end {
+        let now = e.now(0);
+        let back = t_end - now;
+        if back % HOUR == HOUR / 2 && (back / HOUR) % 2 == 1 && back / HOUR < 24 {
+            let before = e.pool(0).fees_in;
+            let usdc_in = units(10_000.0 * (1.0 + (back / HOUR) as f64 / 4.0), 6);
+            let out = match exec(
+                &mut e,
+                "lp",
+                Action::SwapExactIn {
+                    path: vec!["P".into()],
+                    token_in: "USDC".into(),
+                    amount_in: usdc_in,
+                    min_out: U256::ZERO,
+                },
+            ) {
+                granary_engine::Outcome::Swapped { amount_out, .. } => amount_out,
+                other => panic!("{other:?}"),
+            };
+            exec(
+                &mut e,
+                "lp",
+                Action::SwapExactIn {
+                    path: vec!["P".into()],
+                    token_in: "WETH".into(),
+                    amount_in: out,
+                    min_out: U256::ZERO,
+                },
+            );
+            let after = e.pool(0).fees_in;
+            honest.push((now, [after[0] - before[0], after[1] - before[1]]));
+        }
+        blocks(&mut e, &mut hub, 1);
+    }
+    assert_eq!(honest.len(), 12);
+    let opps0 = hub.opportunities(&e);
+    let apr0 = opp(&opps0, "pool:P").apr_base.expect("fee APR");
+    assert!(apr0 > 0.0);
+    let before = e.pool(0).fees_in;
+    pump(&mut e, "P", 4.0);
+    let pumped = e.pool(0).fees_in[1] - before[1];
+    blocks(&mut e, &mut hub, 1);
+    assert_eq!(e.now(0), t_end);
+
+    let book = hub.price_book(&e);
+    let (p_weth, p_usdc) = (book.usd(weth).expect("priced"), book.usd(usdc).expect("priced"));
+    let usd = |d: [U256; 2]| f(d[0]) / 1e18 * p_weth + f(d[1]) / 1e6 * p_usdc;
+    let mut hours = [0.0f64; 24];
+    for (t, d) in &honest {
+        hours[((t_end - t) / HOUR) as usize] += usd(*d);
+    }
+    let mut sorted = hours;
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let (v1, v2) = (sorted[0], sorted[1]);
+    assert!(v1 > v2 && v2 > 0.0, "{v1} {v2}");
+    let honest_sum: f64 = hours.iter().sum();
+    let honest_counted = granary_hub::market::counted_fees(&hours);
+    assert!(close(honest_counted, honest_sum - v1 + v2));
+    let pump_usd = f(pumped) / 1e6 * p_usdc;
+    assert!(pump_usd > 10.0 * v1, "the pump's fee ${pump_usd} dwarfs the busiest honest hour's ${v1}");
+    // The pump's hour becomes the busiest and counts at the second busiest, v1: the counted fees
+    // rise by exactly 2·v1 − v2, the bound.
+    hours[0] += pump_usd;
+    let counted = granary_hub::market::counted_fees(&hours);
+    assert!(close(counted, honest_sum + v1), "{counted}");
+
+    let opps1 = hub.opportunities(&e);
+    let pool1 = opp(&opps1, "pool:P");
+    let w = pool1.window_s as f64;
+    assert!((86_400.0..86_460.0).contains(&w), "window {w}");
+    let annual = |usd: f64| usd / pool1.tvl_usd * SECONDS_PER_YEAR / w * 100.0;
+    let apr1 = pool1.apr_base.expect("fee APR");
+    assert!(close(apr1, annual(counted)), "fee APR {apr1} vs counted {}", annual(counted));
+    assert!(apr1 - annual(honest_counted) <= annual(2.0 * v1 - v2) * (1.0 + TOL), "beyond 2·v1 − v2");
+    assert!(apr1 / apr0 < 1.2, "fee APR {apr0} → {apr1}");
+    // A plain trailing sum would have added the pump's whole fee: over ten times as much.
+    let naive_rise = annual(hours.iter().sum()) - annual(honest_sum);
+    assert!(naive_rise > 10.0 * (apr1 - annual(honest_counted)), "{naive_rise} vs {apr1}");
 }
 
 #[test]
@@ -333,4 +430,44 @@ fn pump_held_for_five_blocks_then_reversed_weighs_in_by_its_time_only() {
         }
     }
     assert!(e.now(0) - 1860 > t2, "the run outlasted the window");
+}
+
+mod counted_fees {
+    use granary_hub::market::counted_fees;
+    use proptest::prelude::*;
+
+    fn two_largest(xs: &[f64]) -> (f64, f64) {
+        let mut v = xs.to_vec();
+        v.sort_by(|a, b| b.total_cmp(a));
+        (v.first().copied().unwrap_or(0.0), v.get(1).copied().unwrap_or(0.0))
+    }
+
+    proptest! {
+        /// Raising any one hour by any amount raises the counted fees by at most 2·v1 − v2 of the
+        /// hours before it, never lowers them, and never counts more than every fee.
+        #[test]
+        fn one_hour_raises_the_counted_fees_by_at_most_twice_the_busiest_less_the_second(
+            hours in proptest::collection::vec(0.0f64..1e6, 1..200),
+            pick in any::<prop::sample::Index>(),
+            extra in 0.0f64..1e9,
+        ) {
+            let (v1, v2) = two_largest(&hours);
+            let before = counted_fees(&hours);
+            let mut raised = hours.clone();
+            raised[pick.index(hours.len())] += extra;
+            let after = counted_fees(&raised);
+            let slack = 1e-9 * (hours.iter().sum::<f64>() + extra + 1.0);
+            prop_assert!(after + slack >= before);
+            prop_assert!(after - before <= 2.0 * v1 - v2 + slack, "{} > {}", after - before, 2.0 * v1 - v2);
+            prop_assert!(after <= raised.iter().sum::<f64>() + slack);
+        }
+    }
+
+    #[test]
+    fn the_busiest_hour_counts_at_the_second() {
+        assert_eq!(counted_fees(&[]), 0.0);
+        assert_eq!(counted_fees(&[5.0]), 0.0);
+        assert_eq!(counted_fees(&[5.0, 1.0]), 2.0);
+        assert_eq!(counted_fees(&[1.0, 9.0, 3.0, 3.0]), 10.0);
+    }
 }
