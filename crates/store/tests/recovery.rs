@@ -339,6 +339,38 @@ fn deleted_or_damaged_snapshots_fall_back<F: Fixture>(f: &F) {
     assert_eq!(node.engine().state_hash(), expected_hash(n));
 }
 
+/// A snapshot forged by someone who can write the store: the newest one's state with a token's
+/// total supply raised by one, recorded under the forged state's own hash and a fresh checksum.
+/// It decodes and hashes as recorded, but its supply no longer equals the sum of the balances, so
+/// recovery skips it, says why, and recovers the true state from the next snapshot.
+fn forged_snapshot_breaking_an_invariant_is_skipped<F: Fixture>(f: &F) {
+    let n = populate(f);
+    let mut b = f.writer();
+    let seqs = b.snapshot_seqs().expect("seqs");
+    let bytes = b.load_snapshot(seqs[0]).expect("load").expect("exists");
+    let snap = Snapshot::decode(&bytes).expect("intact");
+    let engine = granary_engine::Engine::decode_state(&snap.state).expect("decodes");
+    let supply = engine.token(0).total_supply;
+    let pattern = supply.to_be_bytes::<32>();
+    let at = snap.state.windows(32).position(|w| w == pattern).expect("the supply is in the state");
+    let mut state = snap.state.clone();
+    state[at..at + 32].copy_from_slice(&(supply + granary_engine::U256::from(1u8)).to_be_bytes::<32>());
+    let forged_engine = granary_engine::Engine::decode_state(&state).expect("the forged state decodes");
+    assert_eq!(forged_engine.token(0).total_supply, supply + granary_engine::U256::from(1u8));
+    assert!(forged_engine.check_invariants().is_err());
+    let forged = Snapshot { seq: snap.seq, state_hash: forged_engine.state_hash(), state };
+    b.overwrite_snapshot(seqs[0], &forged.encode());
+    drop(b);
+    let (node, report) = Node::open(f.writer(), policy(2)).expect("recover");
+    assert_eq!(report.snapshot_seq, Some(seqs[1]), "{report}");
+    assert_eq!(report.snapshots_skipped.len(), 1, "{report}");
+    assert!(report.snapshots_skipped[0].1.contains("breaks an invariant"), "{report}");
+    assert!(report.snapshots_skipped[0].1.contains("total supply"), "{report}");
+    assert_eq!(report.entries_kept, n);
+    assert_eq!(node.engine().state_hash(), expected_hash(n));
+    assert_eq!(node.engine().token(0).total_supply, supply);
+}
+
 fn unknown_snapshot_version_is_refused<F: Fixture>(f: &F) {
     populate(f);
     let mut b = f.writer();
@@ -429,6 +461,7 @@ both_backends! {
     entry_out_of_place => entry_out_of_place_is_refused;
     snapshot_error_quoting_version => snapshot_error_quoting_version_is_skipped;
     snapshots => deleted_or_damaged_snapshots_fall_back;
+    forged_snapshot => forged_snapshot_breaking_an_invariant_is_skipped;
     snapshot_version => unknown_snapshot_version_is_refused;
     second_writer => second_writer_is_refused;
     rejected_not_journaled => rejected_transactions_are_not_journaled;
