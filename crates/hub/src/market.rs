@@ -218,6 +218,29 @@ fn two_largest(xs: &[f64]) -> (f64, f64) {
     })
 }
 
+/// The share of farm pool `ix`'s recorded stake that the farm still holds, in [0, 1]. MasterChef's
+/// `migrate` moves the staked tokens out but leaves every user's recorded amount, so TVL from the
+/// record alone would show a drained farm as full. The farm's holding of the stake token (less
+/// its reward reserve when it pays rewards in that token) is shared pro rata among its pools
+/// that stake that token.
+pub fn farm_backing(engine: &Engine, ix: usize) -> f64 {
+    let fp = engine.farm_pool(ix);
+    let farm = engine.farm(fp.farm);
+    let recorded = engine
+        .farm_pools()
+        .iter()
+        .filter(|p| p.farm == fp.farm && p.stake_token == fp.stake_token)
+        .fold(granary_engine::U256::ZERO, |sum, p| sum.saturating_add(p.total_staked));
+    if recorded.is_zero() {
+        return 1.0;
+    }
+    let mut held = engine.balance(fp.stake_token, farm.address);
+    if farm.reward_token == fp.stake_token {
+        held = held.saturating_sub(farm.reward_reserve);
+    }
+    if held >= recorded { 1.0 } else { to_f64(held) / to_f64(recorded) }
+}
+
 /// Pool `ix` TVL (fair reserves at TWAP prices).
 pub fn pool_tvl(engine: &Engine, book: &PriceBook, ix: usize) -> Option<f64> {
     let p = engine.pool(ix);
@@ -334,7 +357,8 @@ pub fn opportunities(
         let c = engine.chain(farm.chain);
         let stake = fp.stake_token;
         let Some(stake_price) = book.usd(stake) else { continue };
-        let tvl = token_amount(engine, stake, fp.total_staked) * stake_price;
+        let backing = farm_backing(engine, ix);
+        let tvl = token_amount(engine, stake, fp.total_staked) * stake_price * backing;
         let lp_pool = match engine.token(stake).minter {
             Minter::Pool(pix) => Some(pix),
             _ => None,
@@ -361,6 +385,12 @@ pub fn opportunities(
         let active = c.now >= farm.start && farm.end.is_none_or(|e| c.now < e);
         let mut flags = flags_of(&[stake, farm.reward_token]);
         flags.extend(base.flag);
+        if backing < 1.0 {
+            flags.push(format!(
+                "the farm holds only {:.1}% of the stake it records: the rest was moved out (migrator)",
+                backing * 100.0
+            ));
+        }
         let apr_reward = match (active, book.usd(farm.reward_token), farm.total_alloc_point) {
             (true, Some(rp), total) if total > 0 => {
                 let per_year = token_amount(engine, farm.reward_token, farm.reward_per_second)

@@ -7,8 +7,13 @@ use granary_engine::state::Minter;
 use granary_engine::tx::{dev_key, key_address};
 use granary_engine::{Action, Address, Engine, Outcome, U256};
 use granary_hub::alerts::{Alert, AlertConfig, AlertDetector, AlertKind, Severity};
+use granary_hub::{Hub, Opportunity};
 
 const BLOCK_S: u64 = 12;
+
+fn farm_opportunity(hub: &Hub, e: &Engine) -> Opportunity {
+    hub.opportunities(e).into_iter().find(|o| o.id == "farm:F0").expect("farm:F0 is priced")
+}
 
 fn e18(x: u64) -> U256 {
     U256::from(x) * U256::from(10u64).pow(U256::from(18u8))
@@ -312,12 +317,27 @@ fn migrator_set_warns_and_migrate_fires_critical() {
     assert!(alerts[0].evidence.contains(&migrator.to_string()));
 
     let staked_before = w.e.farm_pool(0).total_staked;
+    let mut hub = Hub::default();
+    hub.observe(&w.e);
+    let tvl_before = farm_opportunity(&hub, &w.e).tvl_usd;
+    assert!(tvl_before > 100_000.0, "{tvl_before}");
     let moved = match w.run(migrator, Action::Migrate { farm_pool: "F0".into() }) {
         Outcome::Withdrawn { amount } => amount,
         o => panic!("{o:?}"),
     };
     assert_eq!(moved, staked_before);
     let block = w.close_block();
+    // The users' recorded stakes are unchanged, but the farm holds nothing: the hub shows no TVL.
+    assert_eq!(w.e.farm_pool(0).total_staked, staked_before);
+    hub.observe(&w.e);
+    let drained = farm_opportunity(&hub, &w.e);
+    assert_eq!(drained.tvl_usd, 0.0, "TVL after the drain");
+    assert_eq!(granary_hub::market::farm_backing(&w.e, 0), 0.0);
+    assert!(
+        drained.flags.iter().any(|f| f.starts_with("the farm holds only 0.0% of the stake")),
+        "{:?}",
+        drained.flags
+    );
     let alerts = d.observe(&w.e);
     assert_eq!(kinds(&alerts), vec![AlertKind::MigratorDrain], "{alerts:#?}");
     let a = &alerts[0];
