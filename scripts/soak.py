@@ -78,6 +78,7 @@ def main():
     ap.add_argument("--bin", default="target/release/granary")
     ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--speed", type=float, default=3600)
+    ap.add_argument("--tick-ms", type=int, default=1000, help="wall ms between market ticks (one block per chain each)")
     ap.add_argument("--every", type=float, default=15)
     ap.add_argument("--burst", type=int, default=3)
     ap.add_argument("--connections", type=int, default=8)
@@ -90,7 +91,8 @@ def main():
     work = tempfile.mkdtemp(prefix="granary-soak-")
     data = os.path.join(work, "data")
     log = open(os.path.join(a.out, "up.log"), "w")
-    up = subprocess.Popen([a.bin, "--data-dir", data, "up", "--addr", "127.0.0.1:0", "--speed", str(a.speed)],
+    up = subprocess.Popen([a.bin, "--data-dir", data, "up", "--addr", "127.0.0.1:0", "--speed", str(a.speed),
+                           "--tick-ms", str(a.tick_ms)],
                           stdout=subprocess.PIPE, stderr=log, text=True)
     base = None
     started = time.time()
@@ -162,13 +164,15 @@ def main():
     first = next((s for s in samples if s["t_s"] >= 60), samples[0])
     growth1 = rate(first, samples[half])
     growth2 = rate(samples[half], samples[-1])
+    third = samples[(2 * n) // 3]
+    growth3 = rate(third, samples[-1])
     days = samples[-1]["chain_days"] - samples[0]["chain_days"]
     journal_per_day = (samples[-1]["data_mib"] - samples[0]["data_mib"]) / days if days > 0 else float("nan")
     p99s = [s["p99_ms"] for s in samples if s["requests"]]
     total_req = sum(s["requests"] for s in samples)
     total_err = sum(s["errors"] for s in samples)
     flat = growth2 <= max(0.5 * growth1, 0.2)
-    summary = f"""# Soak: `granary up` for {a.minutes:g} minutes at {a.speed:g}x
+    summary = f"""# Soak: `granary up` for {a.minutes:g} minutes at {a.speed:g}x, a block every {a.tick_ms} ms
 
 {n} samples every {a.every:g} s; a {a.burst} s burst of GET /api/opportunities at {a.connections} connections
 and {a.writes} faucet writes per sample. Simulated time: {days:.1f} days on Ethereum.
@@ -178,6 +182,7 @@ and {a.writes} faucet writes per sample. Simulated time: {days:.1f} days on Ethe
 | resident memory at start / middle / end | {samples[0]['rss_mib']} / {samples[half]['rss_mib']} / {samples[-1]['rss_mib']} MiB |
 | memory growth, first half (after the first minute) | {growth1:.2f} MiB/min |
 | memory growth, second half | {growth2:.2f} MiB/min |
+| memory growth, last third (from minute {minutes(third):.1f}) | {growth3:.2f} MiB/min |
 | growth flattens (second half ≤ half the first, or ≤ 0.2 MiB/min) | {'yes' if flat else 'NO'} |
 | data folder at start / end | {samples[0]['data_mib']} / {samples[-1]['data_mib']} MiB |
 | journal entries at start / end | {samples[0]['next_seq']} / {samples[-1]['next_seq']} |
