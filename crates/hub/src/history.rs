@@ -84,22 +84,20 @@ impl History {
     /// pushed in time order (`push_sampled` skips any earlier than the last plus `every`), so this
     /// is a binary search.
     pub fn pool_at(&self, ix: usize, t: u64) -> Option<&PoolSample> {
-        let q = self.pools.get(&ix)?;
-        let after = q.partition_point(|s| s.t <= t);
-        q.get(after.saturating_sub(1)).or_else(|| q.front())
+        at_or_before(self.pools.get(&ix)?, t, |s| s.t)
     }
 
     /// The staked total of a farm pool at or before `t` (else the oldest kept).
     pub fn farm_staked_at(&self, ix: usize, t: u64) -> Option<(u64, U256)> {
-        staked_at(self.farm_staked.get(&ix)?, t)
+        at_or_before(self.farm_staked.get(&ix)?, t, |s| s.0).copied()
     }
 
     pub fn staking_staked_at(&self, ix: usize, t: u64) -> Option<(u64, U256)> {
-        staked_at(self.staking_staked.get(&ix)?, t)
+        at_or_before(self.staking_staked.get(&ix)?, t, |s| s.0).copied()
     }
 }
 
-/// The newest (t, staked) at or before `t`, else the oldest kept (binary search: time order).
-fn staked_at(q: &VecDeque<(u64, U256)>, t: u64) -> Option<(u64, U256)> {
-    q.get(q.partition_point(|s| s.0 <= t).saturating_sub(1)).or_else(|| q.front()).copied()
+/// The newest item of `q` at or before `t`, else the oldest (index 0); `q` is in time order.
+fn at_or_before<T>(q: &VecDeque<T>, t: u64, t_of: impl Fn(&T) -> u64) -> Option<&T> {
+    q.get(q.partition_point(|s| t_of(s) <= t).saturating_sub(1))
 }

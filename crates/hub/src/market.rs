@@ -150,7 +150,7 @@ pub struct PoolFees {
 /// who gets the fee back — would otherwise enter the APR in full, annualised over a window that
 /// may be only hours old. All fees of one block fall in one hour, so, with `v1 ≥ v2` the two
 /// busiest hours of the honest history, one block adds at most `2·v1 − v2` to the counted fees,
-/// and nothing at all to a window where nothing else traded (`fee_apr_bound_of_one_block`).
+/// and nothing at all to a window where nothing else traded ([`counted_fees`]).
 /// Honest, spread trading loses only `v1 − v2` of its fees; trading that all falls in one hour is
 /// not counted until a second hour trades.
 pub fn pool_fees_usd(
@@ -183,11 +183,11 @@ pub fn pool_fees_usd(
         buckets.push(usd(&upper, &lower) * lp_share);
         upper = lower;
     }
-    let fees_usd: f64 = buckets.iter().sum();
+    let summed = winsorise(&buckets);
     Some(PoolFees {
-        fees_usd,
-        counted_fees_usd: counted_fees(&buckets),
-        busiest_hour_usd: two_largest(&buckets).0,
+        fees_usd: summed.sum,
+        counted_fees_usd: summed.counted,
+        busiest_hour_usd: summed.busiest,
         volume_usd: usd(&now.volume_in, &then.volume_in),
         window_s: window,
     })
@@ -199,23 +199,30 @@ pub fn pool_fees_usd(
 /// most `v1 − v_j` plus the rise of the second (≤ `v1 − v2`); if it becomes the busiest, by
 /// `2·v1 − v2 − v_j`.
 pub fn counted_fees(hours: &[f64]) -> f64 {
-    let (busiest, second) = two_largest(hours);
-    let counted = hours.iter().sum::<f64>() - busiest + second;
-    debug_assert!(counted <= hours.iter().sum::<f64>() * (1.0 + 1e-12) + f64::MIN_POSITIVE);
-    counted.max(0.0)
+    winsorise(hours).counted
 }
 
-/// The largest and second largest of `xs` (0 where there are fewer).
-fn two_largest(xs: &[f64]) -> (f64, f64) {
-    xs.iter().fold((0.0, 0.0), |(a, b), &x| {
+/// A window's hours summed: all of them, the busiest alone, and as the APR counts them.
+struct Winsorised {
+    sum: f64,
+    busiest: f64,
+    counted: f64,
+}
+
+/// One pass over `hours` for their sum and two busiest (0 where there are fewer).
+fn winsorise(hours: &[f64]) -> Winsorised {
+    let (sum, busiest, second) = hours.iter().fold((0.0, 0.0, 0.0), |(sum, a, b), &x| {
         if x > a {
-            (x, a)
+            (sum + x, x, a)
         } else if x > b {
-            (a, x)
+            (sum + x, a, x)
         } else {
-            (a, b)
+            (sum + x, a, b)
         }
-    })
+    });
+    let counted = sum - busiest + second;
+    debug_assert!(counted <= sum * (1.0 + 1e-12) + f64::MIN_POSITIVE);
+    Winsorised { sum, busiest, counted: counted.max(0.0) }
 }
 
 /// The share of farm pool `ix`'s recorded stake that the farm still holds, in [0, 1]. MasterChef's
@@ -281,7 +288,7 @@ fn pool_base(engine: &Engine, history: &History, book: &PriceBook, ix: usize, tv
         format!(
             "one hour held {:.0}% of the last {:.0} h of fees; the fee APR counts it at the next busiest hour",
             f.busiest_hour_usd / f.fees_usd * 100.0,
-            f.window_s as f64 / 3600.0
+            f.window_s as f64 / FEE_BUCKET_S as f64
         )
     });
     PoolBase {
